@@ -1,0 +1,84 @@
+"""gradparity's pytest plug-in: the implementation under test, hypothesis profiles,
+devices, and the per-layer summary table printed at the end of a run."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+from hypothesis import HealthCheck, Phase, settings
+
+from tests.implementation import Implementation, load
+from tests.registry import CHECKS, LAYER_NAMES
+from tests.summary import Summary
+
+# ------------------------------------------------------------------ hypothesis profiles
+# Chosen with hypothesis's own option: --hypothesis-profile=ci (or thorough).
+_COMMON = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+settings.register_profile("learner", max_examples=20, **_COMMON)
+settings.register_profile("ci", max_examples=30, derandomize=True, print_blob=True, database=None, **_COMMON)
+settings.register_profile("thorough", max_examples=300, **_COMMON)
+# For the known-bug self-test: fixed seed, few examples, no shrinking (a verdict, fast).
+settings.register_profile(
+    "selftest", max_examples=30, derandomize=True, database=None, phases=[Phase.explicit, Phase.generate], **_COMMON
+)
+settings.load_profile(os.environ.get("GRADPARITY_PROFILE", "learner"))
+
+# Parity means the same arithmetic: no TF32 shortcuts in CUDA matmuls and convolutions.
+torch.backends.cuda.matmul.allow_tf32 = False
+torch.backends.cudnn.allow_tf32 = False
+
+DEVICES = ("cpu", "cuda")
+_summary = Summary()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("gradparity")
+    group.addoption("--impl", default="reference", help="implementation under test: a module name or a path to a .py file (default: reference)")
+    group.addoption("--impl-strict", action="store_true", help="fail, instead of skip, the checks of layers the implementation does not define")
+    group.addoption("--gradparity-json", metavar="PATH", help="also write the summary table (layer -> check -> verdict) as JSON")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "check(name): which column of the summary table a test fills")
+    spec = config.getoption("--impl")
+    config._gradparity_impl = Implementation(load(spec), spec, config.getoption("--impl-strict"))  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def impl(pytestconfig: pytest.Config) -> Implementation:
+    return pytestconfig._gradparity_impl  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session", params=DEVICES)
+def device(request: pytest.FixtureRequest) -> str:
+    if request.param == "cuda" and not torch.cuda.is_available():
+        pytest.skip("CUDA is not available: the PyTorch side runs on the CPU only")
+    return request.param
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        marker = item.get_closest_marker("check")
+        callspec = getattr(item, "callspec", None)
+        if marker is None or callspec is None or "entry" not in callspec.params:
+            continue
+        item.user_properties += [("layer", callspec.params["entry"].name), ("check", marker.args[0])]
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _summary.record(report)
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):  # an xdist worker: the controller prints the table
+        return
+    lines = _summary.render(LAYER_NAMES, CHECKS)
+    if lines:
+        terminalreporter.section(f"gradparity: {config.getoption('--impl')}")
+        for line in lines:
+            terminalreporter.write_line(line)
+    path = config.getoption("--gradparity-json")
+    if path:
+        _summary.write_json(path, LAYER_NAMES, CHECKS)

@@ -1,0 +1,74 @@
+"""Comparisons whose failure message a learner can act on.
+
+A mismatch names the layer, what differs (an output or a gradient), the call's shapes
+and hyperparameters, how many elements differ, the worst element with both values, the
+tolerance and, where the failure has a classic cause, a hint. Hypothesis adds the
+reproduction below it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .registry import OpEntry, Tolerance
+from .sample import Sample
+
+
+def as_numpy(value) -> np.ndarray:
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().numpy()
+    return value
+
+
+def _header(entry: OpEntry, what: str, sample: Sample) -> str:
+    return f"{entry.name}: {what}\n  call: {entry.forward_name}{sample!r}"
+
+
+def assert_array_like(entry: OpEntry, what: str, actual, expected: np.ndarray, sample: Sample) -> None:
+    """``actual`` is an ndarray of ``expected``'s shape and dtype."""
+    __tracebackhide__ = True
+    if not isinstance(actual, np.ndarray):
+        raise AssertionError(_header(entry, f"{what} is a {type(actual).__name__}, but should be a numpy.ndarray", sample))
+    if actual.shape != expected.shape:
+        raise AssertionError(_header(entry, f"{what}.shape={actual.shape}, but should be {expected.shape}", sample))
+    if actual.dtype != expected.dtype:
+        raise AssertionError(_header(entry, f"{what}.dtype={actual.dtype}, but should be {expected.dtype} (the input's dtype)", sample))
+
+
+def assert_close(entry: OpEntry, what: str, actual, expected, sample: Sample, tolerance: Tolerance, *, source: str = "PyTorch") -> None:
+    """Elementwise ``|actual - expected| <= atol + rtol * |expected|``, as ``torch.testing.assert_close``."""
+    __tracebackhide__ = True
+    expected = as_numpy(expected)
+    assert_array_like(entry, what, actual, expected, sample)
+    difference = np.abs(actual.astype(np.float64) - expected.astype(np.float64))
+    allowed = tolerance.atol + tolerance.rtol * np.abs(expected.astype(np.float64))
+    both_nan = np.isnan(actual) & np.isnan(expected)
+    mismatched = ~((difference <= allowed) | both_nan)
+    if not mismatched.any():
+        return
+    excess = np.where(mismatched, np.nan_to_num(difference - allowed, nan=np.inf), -np.inf)
+    worst = np.unravel_index(int(np.argmax(excess)), excess.shape)
+    lines = [
+        _header(entry, f"{what} differs from {source}", sample),
+        f"  mismatched elements: {int(mismatched.sum())} / {mismatched.size} ({100 * mismatched.mean():.1f}%)",
+        f"  worst at index {tuple(int(i) for i in worst)}: got {actual[worst]!r}, {source} gives {expected[worst]!r} "
+        f"(abs diff {difference[worst]:.3g})",
+        f"  tolerance: rtol={tolerance.rtol:g}, atol={tolerance.atol:g} ({tolerance.reason})",
+    ]
+    hint = entry.hints.get(what)
+    if hint:
+        lines.append(f"  hint: {hint}")
+    raise AssertionError("\n".join(lines))
+
+
+def assert_unchanged(entry: OpEntry, what: str, before: np.ndarray | None, after: np.ndarray | None, sample: Sample, when: str) -> None:
+    __tracebackhide__ = True
+    if before is None:
+        return
+    if not np.array_equal(before, after, equal_nan=True):
+        changed = int((~((before == after) | (np.isnan(before) & np.isnan(after)))).sum())
+        raise AssertionError(
+            _header(entry, f"{when} modified its argument '{what}' in place ({changed} elements changed)", sample)
+            + "\n  hint: work on a copy (x = x.copy(), or out-of-place operations): callers reuse their arrays."
+        )

@@ -1,0 +1,49 @@
+"""Calling an implementation's layer pair, and its twin, the same way in every check."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .registry import OpEntry
+from .sample import Sample
+
+
+def run_forward(entry: OpEntry, forward, sample: Sample, arrays=None) -> tuple[list, object]:
+    """``(outputs, cache)``; a forward must return its outputs then the cache."""
+    __tracebackhide__ = True
+    result = forward(*(sample.array_copies() if arrays is None else arrays), **sample.kwargs)
+    if not isinstance(result, tuple) or len(result) < 2:
+        raise AssertionError(
+            f"{entry.name}: {entry.forward_name} returned {type(result).__name__}, but should return (out, cache)"
+        )
+    *outputs, cache = result
+    return outputs, cache
+
+
+def run_backward(entry: OpEntry, backward, upstream: list[np.ndarray], cache) -> list:
+    """The gradients as a list in the order of the array arguments."""
+    __tracebackhide__ = True
+    grads = backward(*upstream, cache)
+    grads = list(grads) if isinstance(grads, tuple) else [grads]
+    if len(grads) != len(entry.array_args):
+        raise AssertionError(
+            f"{entry.name}: {entry.backward_name} returned {len(grads)} gradients, but should return "
+            f"{len(entry.array_args)}: ({', '.join('d' + a for a in entry.array_args)})"
+        )
+    return grads
+
+
+def draw_upstream(sample: Sample, outputs: list[np.ndarray]) -> list[np.ndarray]:
+    """Random upstream gradients: a constant one (ones) hides bugs such as a missing sum."""
+    rng = sample.upstream_rng()
+    return [rng.standard_normal(np.shape(out)).astype(np.asarray(out).dtype) for out in outputs]
+
+
+def run_twin(entry: OpEntry, tensors: list[torch.Tensor | None], sample: Sample) -> list[torch.Tensor]:
+    result = entry.twin(*tensors, **sample.kwargs)
+    return list(result) if isinstance(result, tuple) else [result]
+
+
+def output_names(count: int) -> list[str]:
+    return ["out"] if count == 1 else [f"out[{i}]" for i in range(count)]

@@ -1,0 +1,50 @@
+"""One drawn call of a layer: its arrays (in argument order) and hyperparameters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+
+def describe(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return f"{value.dtype}{value.shape}"
+    return repr(value)
+
+
+@dataclass
+class Sample:
+    """Arrays keyed by argument name, in the forward's order (``None`` for an absent
+    optional array), plus keyword hyperparameters. ``seed`` and ``values`` say how the
+    data was made, so a failure can be reproduced from its printed form alone."""
+
+    arrays: dict[str, np.ndarray | None]
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    seed: int = 0
+    values: str = "normal"
+
+    def astype(self, dtype: str) -> Sample:
+        arrays = {k: None if v is None else v.astype(dtype) for k, v in self.arrays.items()}
+        return Sample(arrays, dict(self.kwargs), self.seed, self.values)
+
+    def array_copies(self) -> list[np.ndarray | None]:
+        """Fresh copies, so that a layer that writes into its inputs cannot corrupt the sample."""
+        return [None if v is None else v.copy() for v in self.arrays.values()]
+
+    def tensors(self, device: str, requires_grad: bool = False) -> list[torch.Tensor | None]:
+        return [
+            None if v is None else torch.tensor(v, device=device, requires_grad=requires_grad)
+            for v in self.arrays.values()
+        ]
+
+    def upstream_rng(self) -> np.random.Generator:
+        """The generator of upstream gradients: derived from the sample, never all ones."""
+        return np.random.default_rng([self.seed, 1])
+
+    def __repr__(self) -> str:
+        parts = [f"{k}={describe(v)}" for k, v in self.arrays.items()]
+        parts += [f"{k}={v!r}" for k, v in self.kwargs.items()]
+        return f"({', '.join(parts)}; data seed={self.seed}, values={self.values!r})"

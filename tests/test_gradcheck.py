@@ -1,0 +1,42 @@
+"""``torch.autograd.gradcheck`` in float64 on the implementation itself, through the bridge:
+its backward against finite differences of its own forward, independent of PyTorch's kernels."""
+
+import re
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from torch_impl import numpy_op
+
+from .registry import REGISTRY
+
+pytestmark = pytest.mark.check("gradcheck")
+
+
+@pytest.mark.parametrize("entry", REGISTRY, ids=lambda e: e.name)
+@given(data=st.data())
+def test_gradcheck(impl, entry, data):
+    forward, backward = impl.get(entry.forward_name, entry.backward_name)
+    sample = data.draw(entry.samples(for_gradcheck=True), label=entry.name)
+    layer = numpy_op(forward, backward)
+    tensors = sample.tensors("cpu", requires_grad=True)
+    present = [i for i, t in enumerate(tensors) if t is not None]
+
+    def call(*inputs):
+        args = list(tensors)
+        for position, value in zip(present, inputs):
+            args[position] = value
+        return layer(*args, **sample.kwargs)
+
+    try:
+        torch.autograd.gradcheck(call, [tensors[i] for i in present])
+    except torch.autograd.gradcheck.GradcheckError as error:
+        found = re.search(r"with respect to input (\d+)", str(error))
+        which = f"d{entry.array_args[present[int(found.group(1))]]}" if found else "a gradient"
+        raise AssertionError(
+            f"{entry.name}: {which} of {entry.backward_name} disagrees with finite differences of "
+            f"{entry.forward_name} (torch.autograd.gradcheck, float64)\n  call: {entry.forward_name}{sample!r}\n"
+            f"  {str(error).splitlines()[0]}"
+        ) from None
