@@ -37,6 +37,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("gradparity")
     group.addoption("--impl", default="reference", help="implementation under test: a module name or a path to a .py file (default: reference)")
     group.addoption("--impl-strict", action="store_true", help="fail, instead of skip, the checks of layers the implementation does not define")
+    group.addoption("--layer", action="append", metavar="NAME", help="check only this layer (repeatable), e.g. --layer conv2d")
     group.addoption("--gradparity-json", metavar="PATH", help="also write the summary table (layer -> check -> verdict) as JSON")
 
 
@@ -58,13 +59,24 @@ def device(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    wanted = config.getoption("--layer")
+    if wanted:
+        unknown = set(wanted) - set(LAYER_NAMES)
+        if unknown:
+            raise pytest.UsageError(f"--layer {', '.join(sorted(unknown))}: unknown layer; known: {', '.join(LAYER_NAMES)}")
+    kept, deselected = [], []
     for item in items:
         marker = item.get_closest_marker("check")
         callspec = getattr(item, "callspec", None)
-        if marker is None or callspec is None or "entry" not in callspec.params:
-            continue
-        item.user_properties += [("layer", callspec.params["entry"].name), ("check", marker.args[0])]
+        layer = callspec.params["entry"].name if callspec is not None and "entry" in callspec.params else None
+        if marker is not None and layer is not None:
+            item.user_properties += [("layer", layer), ("check", marker.args[0])]
+        # --layer keeps that layer's checks only (tests of the suite itself have no layer).
+        (deselected if wanted and layer not in wanted else kept).append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

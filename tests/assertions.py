@@ -52,7 +52,7 @@ def assert_close(entry: OpEntry, what: str, actual, expected, sample: Sample, to
     lines = [
         _header(entry, f"{what} differs from {source}", sample),
         f"  mismatched elements: {int(mismatched.sum())} / {mismatched.size} ({100 * mismatched.mean():.1f}%)",
-        f"  worst at index {tuple(int(i) for i in worst)}: got {actual[worst]!r}, {source} gives {expected[worst]!r} "
+        f"  worst at index {tuple(int(i) for i in worst)}: got {actual[worst].item()!r}, {source} gives {expected[worst].item()!r} "
         f"(abs diff {difference[worst]:.3g})",
         f"  tolerance: rtol={tolerance.rtol:g}, atol={tolerance.atol:g} ({tolerance.reason})",
     ]

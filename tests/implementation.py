@@ -48,6 +48,9 @@ class Implementation:
     def __init__(self, module: ModuleType, label: str, strict: bool) -> None:
         self.module, self.label, self.strict = module, label, strict
 
+    def __repr__(self) -> str:
+        return f"Implementation({self.label!r})"
+
     def get(self, *names: str):
         missing = [name for name in names if not callable(getattr(self.module, name, None))]
         if missing:

@@ -58,6 +58,12 @@ class OpEntry:
     tolerances: dict[str, Tolerance] = field(default_factory=dict)
     hints: dict[str, str] = field(default_factory=dict)  # keyed "out", "dx", "dweight", ...
 
+    def __repr__(self) -> str:  # hypothesis prints it in every falsifying example: keep it short
+        return f"OpEntry({self.name!r})"
+
+    def _repr_pretty_(self, printer, cycle) -> None:  # hypothesis's pretty-printer (it expands dataclasses)
+        printer.text(repr(self))
+
     @property
     def forward_name(self) -> str:
         return f"{self.name}_forward"

@@ -44,6 +44,9 @@ class Sample:
         """The generator of upstream gradients: derived from the sample, never all ones."""
         return np.random.default_rng([self.seed, 1])
 
+    def _repr_pretty_(self, printer, cycle) -> None:  # hypothesis's pretty-printer: shapes, not values
+        printer.text(repr(self))
+
     def __repr__(self) -> str:
         parts = [f"{k}={describe(v)}" for k, v in self.arrays.items()]
         parts += [f"{k}={v!r}" for k, v in self.kwargs.items()]

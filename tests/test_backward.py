@@ -5,8 +5,8 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from .assertions import assert_close
-from .layer_calls import draw_upstream, run_backward, run_forward, run_twin
+from .assertions import as_numpy, assert_array_like, assert_close
+from .layer_calls import draw_upstream, output_names, run_backward, run_forward, run_twin
 from .registry import REGISTRY
 
 pytestmark = pytest.mark.check("backward")
@@ -19,11 +19,13 @@ def test_backward(impl, entry, dtype, device, data):
     forward, backward = impl.get(entry.forward_name, entry.backward_name)
     sample = data.draw(entry.samples(), label=entry.name).astype(dtype)
     outputs, cache = run_forward(entry, forward, sample)
-    upstream = draw_upstream(sample, outputs)
-    grads = run_backward(entry, backward, [u.copy() for u in upstream], cache)
-
     leaves = sample.tensors(device, requires_grad=True)
     twin_outputs = run_twin(entry, leaves, sample)
+    for name, actual, wanted in zip(output_names(len(twin_outputs)), outputs, twin_outputs):
+        assert_array_like(entry, name, actual, as_numpy(wanted), sample)  # else no shared upstream gradient
+
+    upstream = draw_upstream(sample, outputs)
+    grads = run_backward(entry, backward, [u.copy() for u in upstream], cache)
     present = [leaf for leaf in leaves if leaf is not None]
     expected = iter(torch.autograd.grad(twin_outputs, present, [torch.tensor(u, device=device) for u in upstream]))
     for name, grad, leaf in zip(entry.array_args, grads, leaves):

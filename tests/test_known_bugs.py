@@ -1,0 +1,33 @@
+"""The suite testing itself: each deliberately wrong implementation must be caught, with the
+failure on the layer and check its mistake touches."""
+
+import runpy
+from pathlib import Path
+
+import pytest
+
+from .registry import CHECKS, LAYER_NAMES
+from .selftest import only_with_default_impl, run_suite
+
+BUG_MODULES = sorted(p for p in (Path(__file__).parent / "known_bugs").glob("*.py") if p.name != "__init__.py")
+
+
+def test_there_are_enough_known_bugs():
+    assert len(BUG_MODULES) >= 10
+
+
+@pytest.mark.parametrize("module", BUG_MODULES, ids=lambda p: p.stem)
+def test_known_bug_is_caught(pytestconfig, tmp_path, module):
+    only_with_default_impl(pytestconfig)
+    bug = runpy.run_path(str(module))["BUG"]
+    assert bug["layer"] in LAYER_NAMES and set(bug["checks"]) <= set(CHECKS)
+
+    run = run_suite(tmp_path, str(module), "--layer", bug["layer"])
+
+    assert run.returncode == 1, f"{module.stem}: the suite exited {run.returncode}, should fail\n{run.output[-3000:]}"
+    assert list(run.table) == [bug["layer"]], run.output[-3000:]
+    verdicts = run.table[bug["layer"]]
+    missed = [check for check in bug["checks"] if verdicts[check] != "FAILED"]
+    assert not missed, f"{module.stem}: checks {missed} did not catch the bug; verdicts {verdicts}"
+    summary_row = next(line for line in run.output.splitlines() if line.startswith(bug["layer"] + " "))
+    assert "FAILED" in summary_row
