@@ -17,7 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _validation as check
-from ._windows import Pair, Padding4, pad_spatial, window_count, window_view
+from ._windows import Padding4, Pair, pad_spatial, window_count, window_view
 
 FORWARD = "conv2d_forward"
 

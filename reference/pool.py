@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _validation as check
-from ._windows import Pair, Padding4, pad_spatial, scatter_windows, window_view
+from ._windows import Padding4, Pair, pad_spatial, scatter_windows, window_view
 
 
 class PoolGeometry(NamedTuple):
@@ -58,7 +58,10 @@ def pool_geometry(function: str, x, kernel_size, stride, padding, dilation, ceil
     if pad[0] > kernel[0] // 2 or pad[1] > kernel[1] // 2:
         raise check.invalid(function, "padding", f"must be at most half of kernel_size={kernel}; got {padding!r}")
     input_hw = x.shape[2:]
-    out_size = tuple(pooled_size(input_hw[a], kernel[a], stride[a], pad[a], dilation[a], ceil_mode) for a in (0, 1))
+    out_size = (
+        pooled_size(input_hw[0], kernel[0], stride[0], pad[0], dilation[0], ceil_mode),
+        pooled_size(input_hw[1], kernel[1], stride[1], pad[1], dilation[1], ceil_mode),
+    )
     if min(out_size) < 1:
         raise check.invalid(
             function, "kernel_size",

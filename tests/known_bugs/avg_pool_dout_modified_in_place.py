@@ -4,7 +4,6 @@ the gradients are right, but the caller's upstream gradient is overwritten."""
 import numpy as np
 
 from reference import *  # noqa: F403
-from reference import pool
 from reference._windows import scatter_windows
 
 BUG = {"layer": "avg_pool2d", "checks": ["purity"]}
