@@ -3,7 +3,6 @@ devices, and the per-layer summary table printed at the end of a run."""
 
 from __future__ import annotations
 
-
 import pytest
 import torch
 from hypothesis import HealthCheck, Phase, settings
