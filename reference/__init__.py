@@ -6,8 +6,32 @@ This package never imports torch: it is the worked solution learners read, and i
 where PyTorch is absent.
 """
 
+from .activations import (
+    log_softmax_backward,
+    log_softmax_forward,
+    relu_backward,
+    relu_forward,
+    sigmoid_backward,
+    sigmoid_forward,
+    softmax_backward,
+    softmax_forward,
+    tanh_backward,
+    tanh_forward,
+)
 from .conv import conv2d_backward, conv2d_forward
+from .dense import dropout_backward, dropout_forward, embedding_backward, embedding_forward, linear_backward, linear_forward
 from .gradcheck import check_layer_gradients, numerical_gradient
+from .losses import (
+    binary_cross_entropy_with_logits_backward,
+    binary_cross_entropy_with_logits_forward,
+    cross_entropy_backward,
+    cross_entropy_forward,
+    mse_loss_backward,
+    mse_loss_forward,
+    nll_loss_backward,
+    nll_loss_forward,
+)
+from .norm import batch_norm_backward, batch_norm_forward, layer_norm_backward, layer_norm_forward
 from .pool import (
     adaptive_avg_pool2d_backward,
     adaptive_avg_pool2d_forward,
@@ -22,10 +46,38 @@ __all__ = [
     "adaptive_avg_pool2d_forward",
     "avg_pool2d_backward",
     "avg_pool2d_forward",
+    "batch_norm_backward",
+    "batch_norm_forward",
+    "binary_cross_entropy_with_logits_backward",
+    "binary_cross_entropy_with_logits_forward",
     "check_layer_gradients",
     "conv2d_backward",
     "conv2d_forward",
+    "cross_entropy_backward",
+    "cross_entropy_forward",
+    "dropout_backward",
+    "dropout_forward",
+    "embedding_backward",
+    "embedding_forward",
+    "layer_norm_backward",
+    "layer_norm_forward",
+    "linear_backward",
+    "linear_forward",
+    "log_softmax_backward",
+    "log_softmax_forward",
     "max_pool2d_backward",
     "max_pool2d_forward",
+    "mse_loss_backward",
+    "mse_loss_forward",
+    "nll_loss_backward",
+    "nll_loss_forward",
     "numerical_gradient",
+    "relu_backward",
+    "relu_forward",
+    "sigmoid_backward",
+    "sigmoid_forward",
+    "softmax_backward",
+    "softmax_forward",
+    "tanh_backward",
+    "tanh_forward",
 ]

@@ -40,14 +40,15 @@ def shape_is(function: str, name: str, value: np.ndarray, expected: tuple[int, .
         raise _fail(ValueError, function, name, f"must have shape {tuple(expected)}; got {value.shape}")
 
 
-def _is_int(value) -> bool:
+def is_int(value) -> bool:
+    """An integer, but not a bool (True is an int to Python, never a size to us)."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def int_pair(function: str, name: str, value, *, minimum: int) -> tuple[int, int]:
     """An int or an ``(h, w)`` pair of ints, each at least ``minimum``, as a pair."""
-    pair = (value, value) if _is_int(value) else value
-    if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and all(_is_int(v) for v in pair)):
+    pair = (value, value) if is_int(value) else value
+    if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and all(is_int(v) for v in pair)):
         raise _fail(TypeError, function, name, f"must be an int or a pair of ints; got {value!r}")
     if min(pair) < minimum:
         raise _fail(ValueError, function, name, f"must be at least {minimum}; got {value!r}")
@@ -55,7 +56,7 @@ def int_pair(function: str, name: str, value, *, minimum: int) -> tuple[int, int
 
 
 def positive_int(function: str, name: str, value) -> int:
-    if not _is_int(value):
+    if not is_int(value):
         raise _fail(TypeError, function, name, f"must be an int; got {value!r}")
     if value < 1:
         raise _fail(ValueError, function, name, f"must be at least 1; got {value!r}")

@@ -28,6 +28,8 @@ def _header(entry: OpEntry, what: str, sample: Sample) -> str:
 def assert_array_like(entry: OpEntry, what: str, actual, expected: np.ndarray, sample: Sample) -> None:
     """``actual`` is an ndarray of ``expected``'s shape and dtype."""
     __tracebackhide__ = True
+    if isinstance(actual, np.generic):  # a NumPy scalar (a reduced loss) is a 0-d array
+        actual = np.asarray(actual)
     if not isinstance(actual, np.ndarray):
         raise AssertionError(_header(entry, f"{what} is a {type(actual).__name__}, but should be a numpy.ndarray", sample))
     if actual.shape != expected.shape:
@@ -41,6 +43,7 @@ def assert_close(entry: OpEntry, what: str, actual, expected, sample: Sample, to
     __tracebackhide__ = True
     expected = as_numpy(expected)
     assert_array_like(entry, what, actual, expected, sample)
+    actual = np.asarray(actual)
     difference = np.abs(actual.astype(np.float64) - expected.astype(np.float64))
     allowed = tolerance.atol + tolerance.rtol * np.abs(expected.astype(np.float64))
     both_nan = np.isnan(actual) & np.isnan(expected)

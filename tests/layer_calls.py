@@ -12,7 +12,7 @@ from .sample import Sample
 def run_forward(entry: OpEntry, forward, sample: Sample, arrays=None) -> tuple[list, object]:
     """``(outputs, cache)``; a forward must return its outputs then the cache."""
     __tracebackhide__ = True
-    result = forward(*(sample.array_copies() if arrays is None else arrays), **sample.kwargs)
+    result = forward(*sample.call_args(entry.signature, sample.array_copies() if arrays is None else arrays))
     if not isinstance(result, tuple) or len(result) < 2:
         raise AssertionError(
             f"{entry.name}: {entry.forward_name} returned {type(result).__name__}, but should return (out, cache)"
@@ -26,10 +26,10 @@ def run_backward(entry: OpEntry, backward, upstream: list[np.ndarray], cache) ->
     __tracebackhide__ = True
     grads = backward(*upstream, cache)
     grads = list(grads) if isinstance(grads, tuple) else [grads]
-    if len(grads) != len(entry.array_args):
+    if len(grads) != len(entry.gradient_args):
         raise AssertionError(
             f"{entry.name}: {entry.backward_name} returned {len(grads)} gradients, but should return "
-            f"{len(entry.array_args)}: ({', '.join('d' + a for a in entry.array_args)})"
+            f"{len(entry.gradient_args)}: ({', '.join('d' + a for a in entry.gradient_args)})"
         )
     return grads
 
@@ -37,11 +37,12 @@ def run_backward(entry: OpEntry, backward, upstream: list[np.ndarray], cache) ->
 def draw_upstream(sample: Sample, outputs: list[np.ndarray]) -> list[np.ndarray]:
     """Random upstream gradients: a constant one (ones) hides bugs such as a missing sum."""
     rng = sample.upstream_rng()
-    return [rng.standard_normal(np.shape(out)).astype(np.asarray(out).dtype) for out in outputs]
+    # np.asarray: a scalar loss gets a 0-d upstream gradient.
+    return [np.asarray(rng.standard_normal(np.shape(out)), dtype=np.asarray(out).dtype) for out in outputs]
 
 
 def run_twin(entry: OpEntry, tensors: list[torch.Tensor | None], sample: Sample) -> list[torch.Tensor]:
-    result = entry.twin(*tensors, **sample.kwargs)
+    result = entry.twin(*sample.call_args(entry.signature, tensors))
     return list(result) if isinstance(result, tuple) else [result]
 
 

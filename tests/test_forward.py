@@ -1,4 +1,8 @@
-"""Forward parity: the implementation's outputs against the PyTorch twin's, same dtype."""
+"""Forward parity: the implementation's outputs against the PyTorch twin's, same dtype.
+
+Arrays a layer updates in place when training (batch norm's running statistics) are
+outputs too: after the call they must hold what PyTorch's twin left in its tensors.
+"""
 
 import pytest
 from hypothesis import given
@@ -17,7 +21,12 @@ pytestmark = pytest.mark.check("forward")
 def test_forward(impl, entry, dtype, device, data):
     forward = impl.get(entry.forward_name)
     sample = data.draw(entry.samples(), label=entry.name).astype(dtype)
-    outputs, _ = run_forward(entry, forward, sample)
-    expected = run_twin(entry, sample.tensors(device), sample)
+    given_arrays = sample.array_copies()
+    outputs, _ = run_forward(entry, forward, sample, arrays=given_arrays)
+    tensors = sample.tensors(device)
+    expected = run_twin(entry, tensors, sample)
     for name, actual, wanted in zip(output_names(len(expected)), outputs, expected):
         assert_close(entry, name, actual, wanted, sample, entry.tolerance(dtype))
+    for name, array, tensor in zip(entry.array_args, given_arrays, tensors):
+        if name in entry.state_args and array is not None:
+            assert_close(entry, f"{name} (updated in place)", array, tensor, sample, entry.tolerance(dtype))

@@ -11,12 +11,17 @@ against finite differences of its own forward pass::
 Tensor arguments (and ``None`` in their place) come first, hyperparameters as keywords.
 The forward may return several outputs before its cache (``lstm_forward`` returns
 ``(output, h_n, c_n, cache)``); the backward receives one upstream gradient per output,
-each ``None``-free (autograd passes zeros for unused outputs).
+each ``None``-free (autograd passes zeros for unused outputs). When the backward returns
+gradients for some arguments only (``cross_entropy_backward`` returns ``dlogits``, not a
+gradient for the integer targets), ``grad_positions`` says which.
+
+Arrays go to NumPy as copies: a layer that updates an argument in place (batch norm's
+running statistics) updates the copy, not the tensor.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -27,36 +32,45 @@ def _to_numpy(tensor: torch.Tensor | None) -> np.ndarray | None:
     return None if tensor is None else tensor.detach().cpu().numpy().copy()
 
 
+def _to_tensor(array, device: torch.device) -> torch.Tensor:
+    # np.asarray: a reduced loss may come back as a NumPy scalar; order="C" keeps it 0-d
+    # (np.ascontiguousarray would make it 1-d).
+    return torch.from_numpy(np.asarray(array, order="C")).to(device)
+
+
 class _NumpyFunction(torch.autograd.Function):
     @staticmethod
-    def forward(ctx: Any, forward: Callable, backward: Callable, hyperparameters: dict, *tensors: torch.Tensor | None):
+    def forward(ctx: Any, forward: Callable, backward: Callable, grad_positions, hyperparameters: dict, *tensors: torch.Tensor | None):
         arrays = [_to_numpy(t) for t in tensors]
         *outputs, cache = forward(*arrays, **hyperparameters)
         ctx.backward_fn, ctx.cache = backward, cache
         ctx.device = next(t.device for t in tensors if t is not None)
-        ctx.present = [t is not None for t in tensors]
-        return tuple(torch.from_numpy(np.ascontiguousarray(out)).to(ctx.device) for out in outputs)
+        ctx.count = len(tensors)
+        ctx.grad_positions = range(len(tensors)) if grad_positions is None else grad_positions
+        return tuple(_to_tensor(out, ctx.device) for out in outputs)
 
     @staticmethod
     def backward(ctx: Any, *upstream: torch.Tensor):
         grads = ctx.backward_fn(*[_to_numpy(g) for g in upstream], ctx.cache)
         grads = grads if isinstance(grads, tuple) else (grads,)
-        as_tensors = tuple(
-            None if grad is None or not present else torch.from_numpy(np.ascontiguousarray(grad)).to(ctx.device)
-            for grad, present in zip(grads, ctx.present)
-        )
-        return (None, None, None, *as_tensors)
+        by_position: list[torch.Tensor | None] = [None] * ctx.count
+        for position, grad in zip(ctx.grad_positions, grads):
+            if grad is not None and ctx.needs_input_grad[4 + position]:
+                by_position[position] = _to_tensor(grad, ctx.device)
+        return (None, None, None, None, *by_position)
 
 
-def numpy_op(forward: Callable, backward: Callable) -> Callable[..., Any]:
+def numpy_op(forward: Callable, backward: Callable, grad_positions: Sequence[int] | None = None) -> Callable[..., Any]:
     """A differentiable torch function that runs ``forward``/``backward`` in NumPy.
 
-    Returns a single tensor when the forward has one output, else a tuple of tensors.
-    Gradients are computed once per backward call (no double backward).
+    ``grad_positions``: the positions of the tensor arguments that the backward's
+    gradients belong to, in its return order (default: every argument). Returns a single
+    tensor when the forward has one output, else a tuple of tensors. No double backward.
     """
+    positions = None if grad_positions is None else tuple(grad_positions)
 
     def apply(*tensors: torch.Tensor | None, **hyperparameters: Any):
-        outputs = _NumpyFunction.apply(forward, backward, hyperparameters, *tensors)
+        outputs = _NumpyFunction.apply(forward, backward, positions, hyperparameters, *tensors)
         return outputs[0] if len(outputs) == 1 else outputs
 
     apply.__name__ = getattr(forward, "__name__", "numpy_op").removesuffix("_forward")

@@ -23,3 +23,87 @@ def avg_pool2d(x: torch.Tensor, kernel_size, stride=None, padding=0, ceil_mode=F
 
 def adaptive_avg_pool2d(x: torch.Tensor, output_size) -> torch.Tensor:
     return F.adaptive_avg_pool2d(x, output_size)
+
+
+# ------------------------------------------------- dense layers, activations, dropout
+
+
+def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    return F.linear(x, weight, bias)
+
+
+def relu(x: torch.Tensor) -> torch.Tensor:
+    return torch.relu(x)
+
+
+def tanh(x: torch.Tensor) -> torch.Tensor:
+    return torch.tanh(x)
+
+
+def sigmoid(x: torch.Tensor) -> torch.Tensor:
+    return torch.sigmoid(x)
+
+
+def softmax(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    return torch.softmax(x, dim=dim)
+
+
+def log_softmax(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    return torch.log_softmax(x, dim=dim)
+
+
+def embedding(indices: torch.Tensor, weight: torch.Tensor, padding_idx: int | None = None) -> torch.Tensor:
+    return F.embedding(indices.long(), weight, padding_idx=padding_idx)
+
+
+def dropout(x: torch.Tensor, p: float = 0.5, training: bool = True, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """``F.dropout`` when no mask is given; with a mask (True = kept), the same inverted
+    dropout with that mask, so that NumPy and PyTorch can drop the same units."""
+    if mask is None or not training:
+        return F.dropout(x, p=p, training=training)
+    if p == 1:
+        return x * 0
+    return x * mask.to(x.dtype) / (1 - p)
+
+
+# ------------------------------------------------------------------------------ losses
+
+
+def cross_entropy(logits: torch.Tensor, target: torch.Tensor, reduction: str = "mean", ignore_index: int = -100) -> torch.Tensor:
+    return F.cross_entropy(logits, target.long(), reduction=reduction, ignore_index=ignore_index)
+
+
+def nll_loss(log_probs: torch.Tensor, target: torch.Tensor, reduction: str = "mean", ignore_index: int = -100) -> torch.Tensor:
+    return F.nll_loss(log_probs, target.long(), reduction=reduction, ignore_index=ignore_index)
+
+
+def mse_loss(input: torch.Tensor, target: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+    return F.mse_loss(input, target, reduction=reduction)
+
+
+def binary_cross_entropy_with_logits(logits: torch.Tensor, target: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+    return F.binary_cross_entropy_with_logits(logits, target, reduction=reduction)
+
+
+# ----------------------------------------------------------------------- normalisation
+
+
+def batch_norm(
+    x: torch.Tensor,
+    weight: torch.Tensor | None,
+    bias: torch.Tensor | None,
+    running_mean: torch.Tensor | None,
+    running_var: torch.Tensor | None,
+    training: bool = True,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> torch.Tensor:
+    """As ``torch.nn.BatchNorm*d``: without running statistics (track_running_stats=False)
+    batch statistics are used in eval mode too. Running statistics update in place."""
+    use_batch_stats = training or running_mean is None
+    return F.batch_norm(x, running_mean, running_var, weight, bias, training=use_batch_stats, momentum=momentum, eps=eps)
+
+
+def layer_norm(x: torch.Tensor, normalized_shape, weight: torch.Tensor | None = None, bias: torch.Tensor | None = None, eps: float = 1e-5) -> torch.Tensor:
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    return F.layer_norm(x, shape, weight, bias, eps)

@@ -1,0 +1,222 @@
+"""Batch and layer normalisation, forward and backward.
+
+Both layers standardise ``x`` over some axes, ``xhat = (x - mean) / sqrt(var + eps)`` with
+the *biased* variance, then scale and shift it: ``out = weight * xhat + bias``. Only the
+axes differ: batch norm pools every axis but the channel axis 1 (one mean per channel),
+layer norm the trailing ``normalized_shape`` axes (one mean per sample).
+
+When the statistics come from ``x`` itself, the backward pass is the compact formula
+
+    dx = inv_std / n * (n * dxhat - sum(dxhat) - xhat * sum(dxhat * xhat))
+
+with ``dxhat = dout * weight`` and the sums over the ``n`` normalised values: the second
+term is the gradient through the mean, the third the gradient through the variance. Batch
+norm in eval mode uses its running statistics instead, constants: ``dx = dxhat * inv_std``.
+
+The arithmetic runs in float64 whatever the input dtype and the results are cast back:
+means and variances are long sums, where float32 loses the most. The variance takes two
+passes (subtract the mean, then square), so a channel whose values barely differ keeps its
+digits instead of cancelling them in ``E[x^2] - E[x]^2``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import NamedTuple
+
+import numpy as np
+
+from . import _validation as check
+
+BATCH_FORWARD = "batch_norm_forward"
+LAYER_FORWARD = "layer_norm_forward"
+
+
+def _real(function: str, name: str, value) -> float:
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise TypeError(f"{function}: argument '{name}' must be a real number; got {value!r}")
+    return float(value)
+
+
+def _eps(function: str, eps) -> float:
+    if not _real(function, "eps", eps) > 0:  # also rejects NaN
+        raise check.invalid(function, "eps", f"must be greater than 0; got {eps!r}")
+    return float(eps)
+
+
+def _both_or_neither(function: str, names: tuple[str, str], values: tuple, meaning: str) -> None:
+    if (values[0] is None) != (values[1] is None):
+        missing, given = names if values[0] is None else names[::-1]
+        raise check.invalid(function, missing, f"is None but '{given}' is not: pass both ({meaning}) or neither")
+
+
+def _param(function: str, name: str, value, x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    value = check.float_array(function, name, value, ndim=len(shape))
+    check.same_dtype(function, name, value, x.dtype)
+    check.shape_is(function, name, value, shape)
+    return value
+
+
+def _standardise(x: np.ndarray, axes: tuple[int, ...], count: int, eps: float):
+    """``(xhat, inv_std, mean, var)`` of float64 ``x`` over ``axes``; statistics keep their dims."""
+    mean = x.sum(axis=axes, keepdims=True) / count
+    centered = x - mean
+    var = np.square(centered).sum(axis=axes, keepdims=True) / count
+    inv_std = 1.0 / np.sqrt(var + eps)
+    return centered * inv_std, inv_std, mean, var
+
+
+def _through_statistics(dxhat: np.ndarray, xhat: np.ndarray, inv_std: np.ndarray, axes: tuple[int, ...], count: int) -> np.ndarray:
+    """``dx`` when the mean and variance were computed from ``x`` (see the module docstring)."""
+    mean_term = dxhat.sum(axis=axes, keepdims=True)
+    var_term = (dxhat * xhat).sum(axis=axes, keepdims=True)
+    return inv_std / count * (count * dxhat - mean_term - xhat * var_term)
+
+
+# --------------------------------------------------------------------------- batch norm
+
+
+class BatchNormCache(NamedTuple):
+    xhat: np.ndarray  # float64, x's shape
+    inv_std: np.ndarray  # float64, (1, C, 1, ...): broadcasts against x
+    weight: np.ndarray | None  # float64 private copy, (1, C, 1, ...)
+    has_bias: bool
+    batch_stats: bool  # normalised with x's own statistics, so dx flows through them
+    dtype: np.dtype
+
+
+def _channel_axes(ndim: int) -> tuple[int, ...]:
+    return (0, *range(2, ndim))
+
+
+def batch_norm_forward(x, weight, bias, running_mean, running_var, training=True, momentum=0.1, eps=1e-5):
+    """Normalise each channel of ``x`` (N, C), (N, C, L) or (N, C, H, W); returns ``(out, cache)``.
+
+    ``weight``/``bias`` None means affine=False; ``running_mean``/``running_var`` None means
+    track_running_stats=False, so batch statistics are used even when ``training`` is False.
+    With running statistics, training updates them in place with the unbiased batch
+    variance, ``running = (1 - momentum) * running + momentum * batch``; eval mode
+    normalises with them and leaves them alone.
+    """
+    x = check.float_array(BATCH_FORWARD, "x", x)
+    if x.ndim not in (2, 3, 4):
+        raise check.invalid(BATCH_FORWARD, "x", f"must be 2-D (N, C), 3-D (N, C, L) or 4-D (N, C, H, W); got shape {x.shape}")
+    _both_or_neither(BATCH_FORWARD, ("weight", "bias"), (weight, bias), "affine=True")
+    _both_or_neither(BATCH_FORWARD, ("running_mean", "running_var"), (running_mean, running_var), "track_running_stats=True")
+    channels = x.shape[1]
+    params = {"weight": weight, "bias": bias, "running_mean": running_mean, "running_var": running_var}
+    for name, value in params.items():
+        if value is not None:
+            _param(BATCH_FORWARD, name, value, x, (channels,))
+    training = check.boolean(BATCH_FORWARD, "training", training)
+    if not 0 <= _real(BATCH_FORWARD, "momentum", momentum) <= 1:
+        raise check.invalid(BATCH_FORWARD, "momentum", f"must be in [0, 1]; got {momentum!r}")
+    momentum = float(momentum)
+    eps = _eps(BATCH_FORWARD, eps)
+
+    axes = _channel_axes(x.ndim)
+    per_channel = (1, channels) + (1,) * (x.ndim - 2)
+    count = math.prod(x.shape[a] for a in axes)
+    data = x.astype(np.float64, copy=False)  # read only: never written to
+    batch_stats = training or running_mean is None
+    if batch_stats:
+        if count <= 1:
+            raise check.invalid(BATCH_FORWARD, "x", f"must have more than 1 value per channel to use batch statistics; got shape {x.shape}")
+        xhat, inv_std, mean, var = _standardise(data, axes, count, eps)
+        if training and running_mean is not None:
+            unbiased = var.reshape(channels) * (count / (count - 1))
+            running_mean[...] = (1 - momentum) * running_mean.astype(np.float64) + momentum * mean.reshape(channels)
+            running_var[...] = (1 - momentum) * running_var.astype(np.float64) + momentum * unbiased
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):  # running_var <= -eps gives inf/NaN, as in PyTorch
+            inv_std = 1.0 / np.sqrt(running_var.astype(np.float64).reshape(per_channel) + eps)
+        xhat = (data - running_mean.reshape(per_channel)) * inv_std
+
+    scale = None if weight is None else weight.astype(np.float64).reshape(per_channel)
+    out = xhat if scale is None else xhat * scale
+    if bias is not None:
+        out = out + bias.reshape(per_channel)
+    # astype copies: `out` may be `xhat`, which stays private to the cache.
+    return out.astype(x.dtype), BatchNormCache(xhat, inv_std, scale, bias is not None, batch_stats, x.dtype)
+
+
+def batch_norm_backward(dout, cache: BatchNormCache):
+    """Gradients ``(dx, dweight, dbias)``; ``dweight``/``dbias`` are None without affine parameters."""
+    dout = check.float_array("batch_norm_backward", "dout", dout)
+    xhat, inv_std, weight, has_bias, batch_stats, dtype = cache
+    check.shape_is("batch_norm_backward", "dout", dout, xhat.shape)
+    axes = _channel_axes(xhat.ndim)
+    grad = dout.astype(np.float64, copy=False)
+    dxhat = grad if weight is None else grad * weight
+    if batch_stats:
+        dx = _through_statistics(dxhat, xhat, inv_std, axes, math.prod(xhat.shape[a] for a in axes))
+    else:
+        dx = dxhat * inv_std
+    dweight = None if weight is None else (grad * xhat).sum(axis=axes).astype(dtype)
+    dbias = grad.sum(axis=axes).astype(dtype) if has_bias else None
+    return dx.astype(dtype, copy=False), dweight, dbias
+
+
+# --------------------------------------------------------------------------- layer norm
+
+
+class LayerNormCache(NamedTuple):
+    xhat: np.ndarray  # float64, x's shape
+    inv_std: np.ndarray  # float64, (..., 1, ..., 1): one per normalised slice
+    weight: np.ndarray | None  # float64 private copy, normalized_shape
+    has_bias: bool
+    normalized_ndim: int
+    dtype: np.dtype
+
+
+def _normalized_shape(x: np.ndarray, normalized_shape) -> tuple[int, ...]:
+    shape = (normalized_shape,) if check.is_int(normalized_shape) else normalized_shape
+    if not (isinstance(shape, (tuple, list)) and all(check.is_int(size) for size in shape)):
+        raise TypeError(f"{LAYER_FORWARD}: argument 'normalized_shape' must be an int or a sequence of ints; got {normalized_shape!r}")
+    shape = tuple(int(size) for size in shape)
+    if not shape or shape != x.shape[x.ndim - len(shape) :]:
+        raise check.invalid(
+            LAYER_FORWARD, "normalized_shape",
+            f"must be non-empty and equal the last dims of x, of shape {x.shape}; got {normalized_shape!r}",
+        )
+    return shape
+
+
+def layer_norm_forward(x, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalise ``x`` over its trailing ``normalized_shape`` dims; returns ``(out, cache)``.
+
+    ``weight`` and ``bias`` are each None or of shape ``normalized_shape``, as in
+    ``torch.nn.functional.layer_norm``.
+    """
+    x = check.float_array(LAYER_FORWARD, "x", x)
+    shape = _normalized_shape(x, normalized_shape)
+    for name, value in (("weight", weight), ("bias", bias)):
+        if value is not None:
+            _param(LAYER_FORWARD, name, value, x, shape)
+    eps = _eps(LAYER_FORWARD, eps)
+
+    axes = tuple(range(x.ndim - len(shape), x.ndim))
+    count = max(math.prod(shape), 1)  # an empty slice has nothing to normalise; 1 avoids 0 / 0
+    xhat, inv_std, _, _ = _standardise(x.astype(np.float64, copy=False), axes, count, eps)
+    scale = None if weight is None else weight.astype(np.float64)
+    out = xhat if scale is None else xhat * scale
+    if bias is not None:
+        out = out + bias
+    # astype copies: `out` may be `xhat`, which stays private to the cache.
+    return out.astype(x.dtype), LayerNormCache(xhat, inv_std, scale, bias is not None, len(shape), x.dtype)
+
+
+def layer_norm_backward(dout, cache: LayerNormCache):
+    """Gradients ``(dx, dweight, dbias)``; ``dweight``/``dbias`` are None where the forward had none."""
+    dout = check.float_array("layer_norm_backward", "dout", dout)
+    xhat, inv_std, weight, has_bias, normalized_ndim, dtype = cache
+    check.shape_is("layer_norm_backward", "dout", dout, xhat.shape)
+    leading = tuple(range(xhat.ndim - normalized_ndim))
+    axes = tuple(range(xhat.ndim - normalized_ndim, xhat.ndim))
+    grad = dout.astype(np.float64, copy=False)
+    dxhat = grad if weight is None else grad * weight
+    dx = _through_statistics(dxhat, xhat, inv_std, axes, max(math.prod(xhat.shape[a] for a in axes), 1))
+    dweight = None if weight is None else (grad * xhat).sum(axis=leading).astype(dtype)
+    dbias = grad.sum(axis=leading).astype(dtype) if has_bias else None
+    return dx.astype(dtype, copy=False), dweight, dbias

@@ -1,0 +1,1 @@
+"""One module per family of layers: its strategies, bad calls and registry entries."""

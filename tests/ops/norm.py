@@ -1,0 +1,124 @@
+"""Batch norm and layer norm: strategies, bad calls and registry entries."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import assume
+from hypothesis import strategies as st
+
+import torch_impl
+
+from ..op_entry import ErrorInput, OpEntry, Tolerance, normal_array
+from ..sample import Sample
+from ..strategies import SEEDS, edge_or_range, make_array, shapes, value_kinds
+
+NORM_VALUES = ("near_constant",)
+EPS = st.sampled_from([1e-5, 1e-3])
+
+# Normalising divides by sqrt(var + eps): when a channel's variance is near or below eps,
+# float32 rounding in x - mean (and the cancelling terms of dx) is magnified up to
+# 1 / sqrt(eps) = 316 times. PyTorch's float32 kernels show exactly that (e.g. dx of
+# -6.1e-5 where the exact value is 0). float64 stays at the tight defaults.
+FLOAT32_NORM = Tolerance(1e-4, 3e-4, "float32 rounding magnified up to 1 / sqrt(eps) = 316x when a variance is near eps")
+
+
+@st.composite
+def batch_norm_samples(draw, *, for_gradcheck: bool = False) -> Sample:
+    rank = draw(st.integers(2, 4), label="rank")
+    batch = draw(edge_or_range(1, 4), label="N")
+    channels = draw(edge_or_range(1, 4), label="C")
+    spatial = draw(shapes(min_dims=rank - 2, max_dims=rank - 2, max_side=3 if for_gradcheck else 4), label="spatial")
+    training = draw(st.booleans(), label="training")
+    tracked = draw(st.booleans(), label="track_running_stats")
+    affine = draw(st.booleans(), label="affine")
+    # Batch statistics need two values per channel (PyTorch raises otherwise).
+    assume(not (training or not tracked) or batch * int(np.prod(spatial)) > 1)
+    momentum = draw(st.one_of(st.sampled_from([0.1, 0.0, 1.0]), st.floats(0.0, 1.0)), label="momentum")
+    seed = draw(SEEDS, label="seed")
+    values = draw(value_kinds(for_gradcheck, extra=NORM_VALUES), label="values")
+    rng = np.random.default_rng(seed)
+    arrays = {
+        "x": make_array(rng, (batch, channels, *spatial), values),
+        "weight": make_array(rng, (channels,), "normal") if affine else None,
+        "bias": make_array(rng, (channels,), "normal") if affine else None,
+        "running_mean": rng.standard_normal(channels) if tracked else None,
+        "running_var": rng.uniform(0.5, 2.0, channels) if tracked else None,
+    }
+    kwargs = {"training": training, "momentum": momentum, "eps": draw(EPS, label="eps")}
+    return Sample(arrays, kwargs, seed, values)
+
+
+@st.composite
+def layer_norm_samples(draw, *, for_gradcheck: bool = False) -> Sample:
+    shape = draw(shapes(min_dims=1, max_dims=4, max_side=3 if for_gradcheck else 5), label="shape")
+    normalized_dims = draw(st.integers(1, len(shape)), label="normalized dims")
+    normalized = tuple(shape[-normalized_dims:])
+    spelling = draw(st.sampled_from(["tuple", "list", "int"] if normalized_dims == 1 else ["tuple", "list"]), label="spelling")
+    normalized_shape = {"tuple": normalized, "list": list(normalized), "int": normalized[0]}[spelling]
+    seed = draw(SEEDS, label="seed")
+    values = draw(value_kinds(for_gradcheck, extra=NORM_VALUES), label="values")
+    rng = np.random.default_rng(seed)
+    arrays = {
+        "x": make_array(rng, shape, values),
+        "weight": make_array(rng, normalized, "normal") if draw(st.booleans(), label="weight") else None,
+        "bias": make_array(rng, normalized, "normal") if draw(st.booleans(), label="bias") else None,
+    }
+    return Sample(arrays, {"normalized_shape": normalized_shape, "eps": draw(EPS, label="eps")}, seed, values)
+
+
+def _batch_norm_errors() -> tuple[ErrorInput, ...]:
+    x, ones = normal_array(4, 3, 2), np.ones(3)
+    return (
+        ErrorInput("one value per channel in training", (normal_array(1, 3), None, None, None, None), {"training": True}, ValueError, "x"),
+        ErrorInput("running_mean of the wrong length", (x, None, None, np.zeros(2), ones), {}, ValueError, "running_mean"),
+        ErrorInput("running_var of the wrong length", (x, None, None, np.zeros(3), np.ones(4)), {}, ValueError, "running_var"),
+        ErrorInput("weight of the wrong length", (x, np.ones(2), np.zeros(2), None, None), {}, ValueError, "weight"),
+        ErrorInput("5-D input", (normal_array(2, 3, 2, 2, 2), None, None, None, None), {}, ValueError, "x"),
+        ErrorInput("integer-typed input", (np.ones((4, 3), dtype=np.int64), None, None, None, None), {}, TypeError, "x"),
+        ErrorInput("momentum above 1", (x, None, None, np.zeros(3), ones), {"momentum": 1.5}, ValueError, "momentum"),
+    )
+
+
+def _layer_norm_errors() -> tuple[ErrorInput, ...]:
+    x = normal_array(2, 3, 4)
+    return (
+        ErrorInput("normalized_shape that is not x's trailing shape", (x, (3,)), {}, ValueError, "normalized_shape"),
+        ErrorInput("weight of the wrong shape", (x, (4,), np.ones(3)), {}, ValueError, "weight"),
+        ErrorInput("normalized_shape as a float", (x, 4.0), {}, TypeError, "normalized_shape"),
+        ErrorInput("integer-typed input", (np.ones((2, 4), dtype=np.int64), 4), {}, TypeError, "x"),
+    )
+
+
+STATISTICS_HINT = (
+    "Normalise with the biased variance (divide by n) and put eps inside the square root: (x - mean) / sqrt(var + eps)."
+)
+
+ENTRIES: tuple[OpEntry, ...] = (
+    OpEntry(
+        name="batch_norm",
+        array_args=("x", "weight", "bias", "running_mean", "running_var"),
+        grad_args=("x", "weight", "bias"),
+        state_args=("running_mean", "running_var"),
+        twin=torch_impl.batch_norm,
+        samples=batch_norm_samples,
+        error_inputs=_batch_norm_errors(),
+        tolerances={"float32": FLOAT32_NORM},
+        hints={
+            "out": STATISTICS_HINT + " In eval mode use the running statistics.",
+            "running_mean (updated in place)": "running = (1 - momentum) * running + momentum * batch_mean, in place.",
+            "running_var (updated in place)": "running_var is updated with the *unbiased* batch variance (n / (n - 1)), "
+            "running = (1 - momentum) * running + momentum * batch_var.",
+            "dx": "In training the mean and variance depend on x: dx = inv_std / n * (n dxhat - sum(dxhat) - xhat * sum(dxhat * xhat)).",
+        },
+    ),
+    OpEntry(
+        name="layer_norm",
+        array_args=("x", "weight", "bias"),
+        signature=("x", "normalized_shape", "weight", "bias", "eps"),
+        twin=torch_impl.layer_norm,
+        samples=layer_norm_samples,
+        error_inputs=_layer_norm_errors(),
+        tolerances={"float32": FLOAT32_NORM},
+        hints={"out": STATISTICS_HINT + " Statistics run over the last len(normalized_shape) axes, per sample."},
+    ),
+)
