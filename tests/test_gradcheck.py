@@ -7,7 +7,6 @@ import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
-
 from torch.autograd.gradcheck import GradcheckError
 
 from torch_impl import numpy_op
