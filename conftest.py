@@ -19,7 +19,7 @@ settings.register_profile("ci", max_examples=30, derandomize=True, print_blob=Tr
 settings.register_profile("thorough", max_examples=300, **_COMMON)
 # For the known-bug self-test: fixed seed, few examples, no shrinking (a verdict, fast).
 settings.register_profile(
-    "selftest", max_examples=30, derandomize=True, database=None, phases=[Phase.explicit, Phase.generate], **_COMMON
+    "selftest", max_examples=100, derandomize=True, database=None, phases=[Phase.explicit, Phase.generate], **_COMMON
 )
 settings.load_profile("learner")  # the default; --hypothesis-profile overrides it
 

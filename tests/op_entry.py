@@ -58,6 +58,8 @@ class OpEntry:
     # Every parameter of the forward in SPEC order, where hyperparameters come between
     # arrays (dropout's mask, layer_norm's normalized_shape); default: arrays, then the rest.
     signature: tuple[str, ...] | None = None
+    # Kinds of values compared in float64 only, each with its reason beside the entry.
+    float64_only_values: tuple[str, ...] = ()
     # Arrays the forward updates in place when training (batch norm's running statistics).
     state_args: tuple[str, ...] = ()
 
@@ -78,6 +80,10 @@ class OpEntry:
     @property
     def backward_name(self) -> str:
         return f"{self.name}_backward"
+
+    def compares(self, sample: Sample, dtype: str) -> bool:
+        """Whether this sample's kind of values is compared in ``dtype``."""
+        return dtype == "float64" or sample.values not in self.float64_only_values
 
     def tolerance(self, dtype: str) -> Tolerance:
         return self.tolerances.get(dtype, DEFAULT_TOLERANCES[dtype])

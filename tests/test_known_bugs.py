@@ -9,7 +9,7 @@ import pytest
 from .registry import CHECKS, LAYER_NAMES
 from .selftest import only_with_default_impl, run_suite
 
-BUG_MODULES = sorted(p for p in (Path(__file__).parent / "known_bugs").glob("*.py") if p.name != "__init__.py")
+BUG_MODULES = sorted(p for p in (Path(__file__).parent / "known_bugs").glob("*.py") if not p.name.startswith("_"))
 
 
 def test_there_are_enough_known_bugs():

@@ -45,3 +45,13 @@ def test_checker_accepts_the_reference_and_catches_a_bug():
 def test_checker_wants_float64():
     with pytest.raises(TypeError, match="float64"):
         check_layer_gradients(reference.max_pool2d_forward, reference.max_pool2d_backward, [np.ones((1, 1, 2, 2), np.float32)], kernel_size=2)
+
+
+def test_reference_dropout_mask_follows_numpy_seed():
+    """The reference draws from NumPy's global generator, so np.random.seed (as course
+    notebooks use) reproduces its masks. (A choice of the reference, not of the SPEC.)"""
+    np.random.seed(1234)  # noqa: NPY002  (the legacy global generator is the point)
+    first, _ = reference.dropout_forward(np.ones(1000), 0.3)
+    np.random.seed(1234)  # noqa: NPY002  (the legacy global generator is the point)
+    second, _ = reference.dropout_forward(np.ones(1000), 0.3)
+    assert np.array_equal(first, second)

@@ -137,6 +137,10 @@ ENTRIES: tuple[OpEntry, ...] = (
         samples=bce_samples,
         error_inputs=_paired_errors("logits"),
         tolerances={"float32": FLOAT32_SUMS},
+        # Float32 logits of 1e4 carry only ~1e-3 of absolute precision, and PyTorch's
+        # (1 - t) x + softplus(-x) cancels where max(x, 0) - x t does not (and the other way
+        # round): both are right to the inputs' precision. Exactness at 1e4 is a float64 check.
+        float64_only_values=("large",),
         hints={
             "out": "Use max(x, 0) - x * t + log1p(exp(-|x|)): log(sigmoid(x)) is -inf for x = -1e4.",
             "dlogits": "dlogits = (sigmoid(x) - t) * dloss (/ numel for 'mean').",

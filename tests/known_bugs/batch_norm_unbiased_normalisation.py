@@ -1,0 +1,22 @@
+"""batch_norm normalising with the unbiased variance (divide by n - 1, as np.var(ddof=1)
+or torch.var's default); PyTorch normalises with the biased one."""
+
+import numpy as np
+
+from reference import *  # noqa: F403
+from reference import norm
+from tests.known_bugs._batch_norm_bugs import mean_and_variance, standardised_with
+
+BUG = {"layer": "batch_norm", "checks": ["forward", "backward"]}
+
+
+def _unbiased(x, axes, count, eps):
+    mean, centered, var = mean_and_variance(x, axes, count)
+    var = var * count / (count - 1)
+    inv_std = 1.0 / np.sqrt(var + eps)
+    return centered * inv_std, inv_std, mean, var
+
+
+def batch_norm_forward(*args, **kwargs):
+    with standardised_with(_unbiased):
+        return norm.batch_norm_forward(*args, **kwargs)
