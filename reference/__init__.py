@@ -40,6 +40,15 @@ from .pool import (
     max_pool2d_backward,
     max_pool2d_forward,
 )
+from .rnn import gru_backward, gru_forward, lstm_backward, lstm_forward, rnn_backward, rnn_forward
+from .rnn_cells import (
+    gru_cell_backward,
+    gru_cell_forward,
+    lstm_cell_backward,
+    lstm_cell_forward,
+    rnn_cell_backward,
+    rnn_cell_forward,
+)
 
 __all__ = [
     "adaptive_avg_pool2d_backward",
@@ -59,12 +68,20 @@ __all__ = [
     "dropout_forward",
     "embedding_backward",
     "embedding_forward",
+    "gru_backward",
+    "gru_cell_backward",
+    "gru_cell_forward",
+    "gru_forward",
     "layer_norm_backward",
     "layer_norm_forward",
     "linear_backward",
     "linear_forward",
     "log_softmax_backward",
     "log_softmax_forward",
+    "lstm_backward",
+    "lstm_cell_backward",
+    "lstm_cell_forward",
+    "lstm_forward",
     "max_pool2d_backward",
     "max_pool2d_forward",
     "mse_loss_backward",
@@ -74,6 +91,10 @@ __all__ = [
     "numerical_gradient",
     "relu_backward",
     "relu_forward",
+    "rnn_backward",
+    "rnn_cell_backward",
+    "rnn_cell_forward",
+    "rnn_forward",
     "sigmoid_backward",
     "sigmoid_forward",
     "softmax_backward",

@@ -59,15 +59,37 @@ def assert_close(entry: OpEntry, what: str, actual, expected, sample: Sample, to
         f"(abs diff {difference[worst]:.3g})",
         f"  tolerance: rtol={tolerance.rtol:g}, atol={tolerance.atol:g} ({tolerance.reason})",
     ]
-    hint = entry.hints.get(what)
+    hint = entry.hints.get(what) or entry.hints.get(what.split("[")[0])
     if hint:
         lines.append(f"  hint: {hint}")
     raise AssertionError("\n".join(lines))
 
 
-def assert_unchanged(entry: OpEntry, what: str, before: np.ndarray | None, after: np.ndarray | None, sample: Sample, when: str) -> None:
+def assert_gradient(entry: OpEntry, name: str, grad, given, expected: dict[str, np.ndarray], sample: Sample, tolerance: Tolerance) -> None:
+    """The gradient of argument ``name``: None where the argument was None, a dict with the
+    same keys where it was a dict; ``expected`` is keyed by ``flatten`` labels."""
+    __tracebackhide__ = True
+    if given is None:
+        if grad is not None:
+            raise AssertionError(_header(entry, f"d{name} should be None when {name} is None; got {type(grad).__name__}", sample))
+        return
+    if isinstance(given, dict):
+        if not isinstance(grad, dict) or set(grad) != set(given):
+            got = sorted(grad) if isinstance(grad, dict) else type(grad).__name__
+            raise AssertionError(_header(entry, f"d{name} should be a dict with the keys {sorted(given)}; got {got}", sample))
+        for key in given:
+            assert_close(entry, f"d{name}['{key}']", grad[key], expected[f"{name}['{key}']"], sample, tolerance)
+        return
+    assert_close(entry, f"d{name}", grad, expected[name], sample, tolerance)
+
+
+def assert_unchanged(entry: OpEntry, what: str, before, after, sample: Sample, when: str) -> None:
     __tracebackhide__ = True
     if before is None:
+        return
+    if isinstance(before, dict):
+        for key in before:
+            assert_unchanged(entry, f"{what}['{key}']", before[key], after[key], sample, when)
         return
     if not np.array_equal(before, after, equal_nan=True):
         changed = int((~((before == after) | (np.isnan(before) & np.isnan(after)))).sum())

@@ -18,6 +18,11 @@ def run_forward(entry: OpEntry, forward, sample: Sample, arrays=None) -> tuple[l
             f"{entry.name}: {entry.forward_name} returned {type(result).__name__}, but should return (out, cache)"
         )
     *outputs, cache = result
+    if len(outputs) != len(entry.outputs):
+        raise AssertionError(
+            f"{entry.name}: {entry.forward_name} returned {len(outputs)} outputs before the cache, but should "
+            f"return {len(entry.outputs)}: ({', '.join(entry.outputs)}, cache)"
+        )
     return outputs, cache
 
 
@@ -34,17 +39,20 @@ def run_backward(entry: OpEntry, backward, upstream: list[np.ndarray], cache) ->
     return grads
 
 
-def draw_upstream(sample: Sample, outputs: list[np.ndarray]) -> list[np.ndarray]:
-    """Random upstream gradients: a constant one (ones) hides bugs such as a missing sum."""
+def draw_upstream(entry: OpEntry, sample: Sample, outputs: list[np.ndarray]) -> list[np.ndarray | None]:
+    """Random upstream gradients (a constant one, all ones, hides bugs such as a missing
+    sum); None for the outputs the sample leaves without one."""
     rng = sample.upstream_rng()
     # np.asarray: a scalar loss gets a 0-d upstream gradient.
-    return [np.asarray(rng.standard_normal(np.shape(out)), dtype=np.asarray(out).dtype) for out in outputs]
+    upstream = [np.asarray(rng.standard_normal(np.shape(out)), dtype=np.asarray(out).dtype) for out in outputs]
+    return [None if name in sample.no_upstream else grad for name, grad in zip(entry.outputs, upstream)]
+
+
+def copies(arrays: list) -> list:
+    return [None if a is None else a.copy() for a in arrays]
 
 
 def run_twin(entry: OpEntry, tensors: list[torch.Tensor | None], sample: Sample) -> list[torch.Tensor]:
     result = entry.twin(*sample.call_args(entry.signature, tensors))
     return list(result) if isinstance(result, tuple) else [result]
 
-
-def output_names(count: int) -> list[str]:
-    return ["out"] if count == 1 else [f"out[{i}]" for i in range(count)]

@@ -53,6 +53,8 @@ class OpEntry:
     error_inputs: tuple[ErrorInput, ...] = ()
     tolerances: dict[str, Tolerance] = field(default_factory=dict)
     hints: dict[str, str] = field(default_factory=dict)  # keyed "out", "dx", "dweight", ...
+    # The forward's outputs before its cache, named as in messages and hints.
+    outputs: tuple[str, ...] = ("out",)
     # The arguments whose gradients the backward returns, in order (default: all arrays).
     grad_args: tuple[str, ...] | None = None
     # Every parameter of the forward in SPEC order, where hyperparameters come between

@@ -1,4 +1,8 @@
-"""One drawn call of a layer: its arrays (in argument order) and hyperparameters."""
+"""One drawn call of a layer: its arrays (in argument order) and hyperparameters.
+
+An array argument is an ndarray, ``None`` (an absent optional array), or a dict of
+ndarrays (the ``params`` of the recurrent layers, keyed like ``named_parameters()``).
+"""
 
 from __future__ import annotations
 
@@ -13,36 +17,56 @@ def is_float(value: Any) -> bool:
     return isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.floating)
 
 
+def map_arrays(value: Any, function) -> Any:
+    """``function`` applied to an array, or to each array of a dict; None stays None."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return {key: function(array) for key, array in value.items()}
+    return function(value)
+
+
+def flatten(name: str, value: Any) -> list[tuple[str, Any]]:
+    """``[(label, array)]``: one pair, or one per dict entry, labelled ``name['key']``."""
+    if isinstance(value, dict):
+        return [(f"{name}['{key}']", array) for key, array in value.items()]
+    return [(name, value)]
+
+
 def describe(value: Any) -> str:
     if isinstance(value, np.ndarray):
         return f"{value.dtype}{value.shape}"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key}: {describe(array)}" for key, array in value.items()) + "}"
     return repr(value)
 
 
 @dataclass
 class Sample:
-    """Arrays keyed by argument name, in the forward's order (``None`` for an absent
-    optional array), plus keyword hyperparameters. ``seed`` and ``values`` say how the
-    data was made, so a failure can be reproduced from its printed form alone."""
+    """Arrays keyed by argument name, in the forward's order, plus hyperparameters.
+    ``seed`` and ``values`` say how the data was made, so a failure can be reproduced from
+    its printed form alone; ``no_upstream`` names the outputs whose upstream gradient is
+    None (the recurrent layers accept None for any of them)."""
 
-    arrays: dict[str, np.ndarray | None]
+    arrays: dict[str, Any]
     kwargs: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
     values: str = "normal"
+    no_upstream: tuple[str, ...] = ()
 
     def astype(self, dtype: str) -> Sample:
         """The float arrays in ``dtype``; integer and bool arrays (targets, indices, masks) as they are."""
-        arrays = {k: v.astype(dtype) if is_float(v) else v for k, v in self.arrays.items()}
-        return Sample(arrays, dict(self.kwargs), self.seed, self.values)
+        arrays = {k: map_arrays(v, lambda a: a.astype(dtype) if is_float(a) else a) for k, v in self.arrays.items()}
+        return Sample(arrays, dict(self.kwargs), self.seed, self.values, self.no_upstream)
 
-    def array_copies(self) -> list[np.ndarray | None]:
+    def array_copies(self) -> list[Any]:
         """Fresh copies, so that a layer that writes into its inputs cannot corrupt the sample."""
-        return [None if v is None else v.copy() for v in self.arrays.values()]
+        return [map_arrays(v, np.copy) for v in self.arrays.values()]
 
-    def tensors(self, device: str, grad_args: tuple[str, ...] = ()) -> list[torch.Tensor | None]:
+    def tensors(self, device: str, grad_args: tuple[str, ...] = ()) -> list[Any]:
         """Fresh tensors; those named in ``grad_args`` require gradients."""
         return [
-            None if v is None else torch.tensor(v, device=device, requires_grad=k in grad_args and is_float(v))
+            map_arrays(v, lambda a, k=k: torch.tensor(a, device=device, requires_grad=k in grad_args and is_float(a)))
             for k, v in self.arrays.items()
         ]
 
@@ -68,4 +92,5 @@ class Sample:
     def __repr__(self) -> str:
         parts = [f"{k}={describe(v)}" for k, v in self.arrays.items()]
         parts += [f"{k}={v!r}" for k, v in self.kwargs.items()]
-        return f"({', '.join(parts)}; data seed={self.seed}, values={self.values!r})"
+        extra = f", no upstream gradient for {', '.join(self.no_upstream)}" if self.no_upstream else ""
+        return f"({', '.join(parts)}; data seed={self.seed}, values={self.values!r}{extra})"

@@ -5,7 +5,7 @@ and a kind of values and makes the arrays with NumPy (``make_array``):
 
 - ``'normal'``: standard normal;
 - ``'integers'``: small integers stored as floats: tied maxima in max-pool windows, ReLU
-  inputs exactly at 0, sums that are exact;
+  inputs exactly at 0, sums that are exact; ``'ties'``: only -1, 0 and 1, ties everywhere;
 - ``'large'``: normal times 1e4, for the numerically delicate layers (softmax, sigmoid,
   the losses): no overflow, no RuntimeWarning, still exact;
 - ``'near_constant'``: a constant per array plus 1e-4 noise (normalisation layers);
@@ -32,6 +32,8 @@ def edge_or_range(low: int, high: int) -> st.SearchStrategy[int]:
 def make_array(rng: np.random.Generator, shape, values: str) -> np.ndarray:
     if values == "integers":
         return rng.integers(-3, 4, size=shape).astype(np.float64)
+    if values == "ties":
+        return rng.integers(-1, 2, size=shape).astype(np.float64)
     if values == "distinct":
         # No two values within 1e-2 of each other and none within 5e-3 of 0, so finite
         # differences (eps 1e-6) never cross a max-pool tie or the kink of ReLU.

@@ -11,6 +11,7 @@ from torch.autograd.gradcheck import GradcheckError
 
 from torch_impl import numpy_op
 
+from .layer_calls import run_backward
 from .registry import REGISTRY
 
 pytestmark = pytest.mark.check("gradcheck")
@@ -21,24 +22,47 @@ pytestmark = pytest.mark.check("gradcheck")
 def test_gradcheck(impl, entry, data):
     forward, backward = impl.get(entry.forward_name, entry.backward_name)
     sample = data.draw(entry.samples(for_gradcheck=True), label=entry.name)
-    def forward_of_arrays(*arrays):
-        return forward(*sample.call_args(entry.signature, arrays))
-
-    layer = numpy_op(forward_of_arrays, backward, grad_positions=[entry.array_args.index(name) for name in entry.gradient_args])
     tensors = sample.tensors("cpu", entry.gradient_args)
-    varied = [i for i, t in enumerate(tensors) if t is not None and t.requires_grad]
+    # The bridge passes flat tensors: one per array, one per entry of a dict argument.
+    by_name = dict(zip(entry.array_args, tensors))
+    slots = [(name, key) for name, value in by_name.items() for key in (value if isinstance(value, dict) else [None])]
+    flat = [by_name[name] if key is None else by_name[name][key] for name, key in slots]
+    labels = [name if key is None else f"{name}['{key}']" for name, key in slots]
+
+    def rebuild(flat_arrays):
+        args = {name: {} if isinstance(value, dict) else None for name, value in by_name.items()}
+        for (name, key), array in zip(slots, flat_arrays):
+            if key is None:
+                args[name] = array
+            else:
+                args[name][key] = array
+        return list(args.values())
+
+    def forward_flat(*flat_arrays):
+        return forward(*sample.call_args(entry.signature, rebuild(flat_arrays)))
+
+    def backward_flat(*upstream_and_cache):
+        *upstream, cache = upstream_and_cache
+        grads = dict(zip(entry.gradient_args, run_backward(entry, backward, upstream, cache)))
+        return tuple(
+            None if name not in grads or grads[name] is None else (grads[name] if key is None else grads[name][key])
+            for name, key in slots
+        )
+
+    layer = numpy_op(forward_flat, backward_flat)
+    varied = [i for i, t in enumerate(flat) if t is not None and t.requires_grad]
 
     def call(*inputs):
-        args = list(tensors)
+        args = list(flat)
         for position, value in zip(varied, inputs):
             args[position] = value
         return layer(*args)
 
     try:
-        torch.autograd.gradcheck(call, [tensors[i] for i in varied])
+        torch.autograd.gradcheck(call, [flat[i] for i in varied])
     except GradcheckError as error:
         found = re.search(r"with respect to input (\d+)", str(error))
-        which = f"d{entry.array_args[varied[int(found.group(1))]]}" if found else "a gradient"
+        which = f"d{labels[varied[int(found.group(1))]]}" if found else "a gradient"
         raise AssertionError(
             f"{entry.name}: {which} of {entry.backward_name} disagrees with finite differences of "
             f"{entry.forward_name} (torch.autograd.gradcheck, float64)\n  call: {entry.forward_name}{sample!r}\n"

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from .assertions import assert_unchanged
-from .layer_calls import draw_upstream, run_backward, run_forward
+from .layer_calls import copies, draw_upstream, run_backward, run_forward
 from .registry import REGISTRY
 
 pytestmark = pytest.mark.check("purity")
@@ -28,10 +28,10 @@ def test_purity(impl, entry, data):
     for name, before in watched:
         assert_unchanged(entry, name, before, given_by_name[name], sample, entry.forward_name)
 
-    upstream = draw_upstream(sample, outputs)
-    given_upstream = [u.copy() for u in upstream]
+    upstream = draw_upstream(entry, sample, outputs)
+    given_upstream = copies(upstream)
     run_backward(entry, backward, given_upstream, cache)
-    for index, (before, after) in enumerate(zip(upstream, given_upstream)):
-        assert_unchanged(entry, "dout" if len(upstream) == 1 else f"dout[{index}]", before, after, sample, entry.backward_name)
+    for name, before, after in zip(entry.outputs, upstream, given_upstream):
+        assert_unchanged(entry, f"d{name}", before, after, sample, entry.backward_name)
     for name, before in watched:
         assert_unchanged(entry, name, before, given_by_name[name], sample, entry.backward_name)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from torch.func import functional_call
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 
 def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None, stride=1, padding=0, dilation=1, groups=1) -> torch.Tensor:
@@ -107,3 +109,64 @@ def batch_norm(
 def layer_norm(x: torch.Tensor, normalized_shape, weight: torch.Tensor | None = None, bias: torch.Tensor | None = None, eps: float = 1e-5) -> torch.Tensor:
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     return F.layer_norm(x, shape, weight, bias, eps)
+
+
+# ------------------------------------------------------------------- recurrent layers
+
+
+def rnn_cell(x, h, weight_ih, weight_hh, bias_ih=None, bias_hh=None, nonlinearity="tanh"):
+    """What ``torch.nn.RNNCell`` runs, with the parameters passed in."""
+    cell = torch.rnn_tanh_cell if nonlinearity == "tanh" else torch.rnn_relu_cell
+    return cell(x, h, weight_ih, weight_hh, bias_ih, bias_hh)
+
+
+def lstm_cell(x, h, c, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
+    """What ``torch.nn.LSTMCell`` runs: returns ``(h_next, c_next)``."""
+    return torch.lstm_cell(x, (h, c), weight_ih, weight_hh, bias_ih, bias_hh)
+
+
+def gru_cell(x, h, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
+    """What ``torch.nn.GRUCell`` runs."""
+    return torch.gru_cell(x, h, weight_ih, weight_hh, bias_ih, bias_hh)
+
+
+def _run_module(module_type, x, states, params, num_layers, bidirectional, lengths, **options):
+    """Run ``torch.nn.RNN``/``LSTM``/``GRU`` with the given ``params`` (``functional_call``,
+    so gradients reach them); variable lengths go through ``pack_padded_sequence``."""
+    steps, batch, input_size = x.shape
+    hidden = params["weight_hh_l0"].shape[1]
+    module = module_type(
+        input_size, hidden, num_layers=num_layers, bias="bias_ih_l0" in params, bidirectional=bidirectional,
+        device=x.device, dtype=x.dtype, **options,
+    )
+    sequence = x
+    if lengths is not None:
+        sequence = pack_padded_sequence(x, torch.as_tensor(lengths, dtype=torch.int64).cpu(), enforce_sorted=False)
+    output, final = functional_call(module, params, (sequence, states))
+    if lengths is not None:
+        output, _ = pad_packed_sequence(output, total_length=steps)
+    return output, final
+
+
+def _states(h0, c0, like: torch.Tensor, shape):
+    """None stands for zeros, as in PyTorch (one of the two may be given alone)."""
+    zeros = torch.zeros(shape, dtype=like.dtype, device=like.device)
+    return (zeros if h0 is None else h0), (zeros if c0 is None else c0)
+
+
+def rnn(x, h0, params, num_layers=1, nonlinearity="tanh", bidirectional=False, lengths=None):
+    """``torch.nn.RNN`` (batch_first=False): returns ``(output, h_n)``."""
+    return _run_module(torch.nn.RNN, x, h0, params, num_layers, bidirectional, lengths, nonlinearity=nonlinearity)
+
+
+def lstm(x, h0, c0, params, num_layers=1, bidirectional=False, lengths=None):
+    """``torch.nn.LSTM`` (batch_first=False): returns ``(output, h_n, c_n)``."""
+    shape = (num_layers * (2 if bidirectional else 1), x.shape[1], params["weight_hh_l0"].shape[1])
+    states = None if h0 is None and c0 is None else _states(h0, c0, x, shape)
+    output, (h_n, c_n) = _run_module(torch.nn.LSTM, x, states, params, num_layers, bidirectional, lengths)
+    return output, h_n, c_n
+
+
+def gru(x, h0, params, num_layers=1, bidirectional=False, lengths=None):
+    """``torch.nn.GRU`` (batch_first=False): returns ``(output, h_n)``."""
+    return _run_module(torch.nn.GRU, x, h0, params, num_layers, bidirectional, lengths)

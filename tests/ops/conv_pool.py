@@ -87,7 +87,7 @@ def _pool_input(draw, size, *, for_gradcheck: bool, has_ties: bool):
     batch = draw(edge_or_range(1, 2 if for_gradcheck else 3), label="N")
     channels = draw(edge_or_range(1, 2 if for_gradcheck else 3), label="C")
     seed = draw(SEEDS, label="seed")
-    values = draw(value_kinds(for_gradcheck, has_kinks=has_ties), label="values")
+    values = draw(value_kinds(for_gradcheck, has_kinks=has_ties, extra=("ties",) if has_ties else ()), label="values")
     return make_array(np.random.default_rng(seed), (batch, channels, *size), values), seed, values
 
 

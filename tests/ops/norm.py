@@ -28,8 +28,10 @@ def batch_norm_samples(draw, *, for_gradcheck: bool = False) -> Sample:
     batch = draw(edge_or_range(1, 4), label="N")
     channels = draw(edge_or_range(1, 4), label="C")
     spatial = draw(shapes(min_dims=rank - 2, max_dims=rank - 2, max_side=3 if for_gradcheck else 4), label="spatial")
-    training = draw(st.booleans(), label="training")
-    tracked = draw(st.booleans(), label="track_running_stats")
+    # Training with running statistics (the in-place update) is drawn twice as often: it
+    # is where the momentum and variance conventions live.
+    mode = draw(st.sampled_from(["train, running stats", "train, running stats", "train", "eval, running stats", "eval"]), label="mode")
+    training, tracked = mode.startswith("train"), mode.endswith("running stats")
     affine = draw(st.booleans(), label="affine")
     # Batch statistics need two values per channel (PyTorch raises otherwise).
     assume(not (training or not tracked) or batch * int(np.prod(spatial)) > 1)
