@@ -39,3 +39,18 @@ def rnn_forward_with(make_kind):
         return output, h_n, cache
 
     return rnn_forward
+
+
+def gates_permuted(cell_type, permute):
+    """A cell whose learner lays the gate rows out differently: ``permute`` maps the
+    learner's gate chunks to the reference's and must be its own inverse."""
+
+    class Permuted(cell_type):
+        def step(self, input_proj, hidden_proj, h, c):
+            return super().step(permute(input_proj), permute(hidden_proj), h, c)
+
+        def step_backward(self, dh_next, dc_next, saved, weight_hh):
+            grads = super().step_backward(dh_next, dc_next, saved, permute(weight_hh.T).T)
+            return grads._replace(d_input_proj=permute(grads.d_input_proj), d_hidden_proj=permute(grads.d_hidden_proj))
+
+    return Permuted()
