@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from .registry import OpEntry, Tolerance
-from .sample import Sample
+from .sample import Sample, is_buffer
 
 
 def as_numpy(value) -> np.ndarray:
@@ -74,10 +74,11 @@ def assert_gradient(entry: OpEntry, name: str, grad, given, expected: dict[str, 
             raise AssertionError(_header(entry, f"d{name} should be None when {name} is None; got {type(grad).__name__}", sample))
         return
     if isinstance(given, dict):
-        if not isinstance(grad, dict) or set(grad) != set(given):
+        trainable = [key for key in given if not is_buffer(key)]  # buffers get no gradient
+        if not isinstance(grad, dict) or set(grad) != set(trainable):
             got = sorted(grad) if isinstance(grad, dict) else type(grad).__name__
-            raise AssertionError(_header(entry, f"d{name} should be a dict with the keys {sorted(given)}; got {got}", sample))
-        for key in given:
+            raise AssertionError(_header(entry, f"d{name} should be a dict with the trainable keys {sorted(trainable)}; got {got}", sample))
+        for key in trainable:
             assert_close(entry, f"d{name}['{key}']", grad[key], expected[f"{name}['{key}']"], sample, tolerance)
         return
     assert_close(entry, f"d{name}", grad, expected[name], sample, tolerance)

@@ -33,6 +33,15 @@ def flatten(name: str, value: Any) -> list[tuple[str, Any]]:
     return [(name, value)]
 
 
+BUFFER_SUFFIXES = (".running_mean", ".running_var", ".num_batches_tracked")
+
+
+def is_buffer(key: str) -> bool:
+    """A batch-norm buffer inside a params dict (a state_dict): no gradient, and updated
+    in place in training."""
+    return key.endswith(BUFFER_SUFFIXES)
+
+
 def describe(value: Any) -> str:
     if isinstance(value, np.ndarray):
         return f"{value.dtype}{value.shape}"
@@ -64,10 +73,18 @@ class Sample:
         return [map_arrays(v, np.copy) for v in self.arrays.values()]
 
     def tensors(self, device: str, grad_args: tuple[str, ...] = ()) -> list[Any]:
-        """Fresh tensors; those named in ``grad_args`` require gradients."""
+        """Fresh tensors; the float ones of the arguments named in ``grad_args`` require
+        gradients (not the buffers of a params dict)."""
+
+        def tensor(array, name: str, key: str = "") -> torch.Tensor:
+            trainable = name in grad_args and is_float(array) and not is_buffer(key)
+            return torch.tensor(array, device=device, requires_grad=trainable)
+
         return [
-            map_arrays(v, lambda a, k=k: torch.tensor(a, device=device, requires_grad=k in grad_args and is_float(a)))
-            for k, v in self.arrays.items()
+            None if v is None
+            else {key: tensor(a, name, key) for key, a in v.items()} if isinstance(v, dict)
+            else tensor(v, name)
+            for name, v in self.arrays.items()
         ]
 
     def call_args(self, signature: tuple[str, ...] | None, arrays=None) -> list:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from .assertions import assert_close
 from .layer_calls import run_forward, run_twin
 from .registry import REGISTRY
+from .sample import is_buffer
 
 pytestmark = pytest.mark.check("forward")
 
@@ -30,5 +31,10 @@ def test_forward(impl, entry, dtype, device, data):
     for name, actual, wanted in zip(entry.outputs, outputs, expected):
         assert_close(entry, name, actual, wanted, sample, entry.tolerance(dtype))
     for name, array, tensor in zip(entry.array_args, given_arrays, tensors):
-        if name in entry.state_args and array is not None:
-            assert_close(entry, f"{name} (updated in place)", array, tensor, sample, entry.tolerance(dtype))
+        if name not in entry.state_args or array is None:
+            continue
+        # A state array is updated whole; a state dict (a state_dict) in its buffers.
+        updated = {k: (array[k], tensor[k]) for k in array if is_buffer(k)} if isinstance(array, dict) else {"": (array, tensor)}
+        for key, (ours, theirs) in updated.items():
+            label = f"{name}['{key}']" if key else name
+            assert_close(entry, f"{label} (updated in place)", ours, theirs, sample, entry.tolerance(dtype))

@@ -45,7 +45,7 @@ def test_gradcheck(impl, entry, data):
         *upstream, cache = upstream_and_cache
         grads = dict(zip(entry.gradient_args, run_backward(entry, backward, upstream, cache)))
         return tuple(
-            None if name not in grads or grads[name] is None else (grads[name] if key is None else grads[name][key])
+            None if grads.get(name) is None else (grads[name] if key is None else grads[name].get(key))  # buffers: no gradient
             for name, key in slots
         )
 
