@@ -8,6 +8,7 @@ import torch
 from hypothesis import HealthCheck, Phase, settings
 
 from tests.implementation import Implementation, load
+from tests.model_cases import BY_NAME as MODEL_CASES
 from tests.registry import CHECKS, LAYER_NAMES
 from tests.summary import Summary
 
@@ -29,6 +30,7 @@ torch.backends.cudnn.allow_tf32 = False
 
 DEVICES = ("cpu", "cuda")
 _summary = Summary()
+MODEL_NAMES = tuple(MODEL_CASES)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -60,14 +62,16 @@ def device(request: pytest.FixtureRequest) -> str:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     wanted = config.getoption("--layer")
     if wanted:
-        unknown = set(wanted) - set(LAYER_NAMES)
+        unknown = set(wanted) - set(LAYER_NAMES) - set(MODEL_NAMES)
         if unknown:
-            raise pytest.UsageError(f"--layer {', '.join(sorted(unknown))}: unknown layer; known: {', '.join(LAYER_NAMES)}")
+            raise pytest.UsageError(f"--layer {', '.join(sorted(unknown))}: unknown layer; known: {', '.join((*LAYER_NAMES, *MODEL_NAMES))}")
     kept, deselected = [], []
     for item in items:
         marker = item.get_closest_marker("check")
         callspec = getattr(item, "callspec", None)
-        layer = callspec.params["entry"].name if callspec is not None and "entry" in callspec.params else None
+        # A layer's checks are parametrized by its registry entry, a model's by its case.
+        subject = callspec.params.get("entry", callspec.params.get("case")) if callspec is not None else None
+        layer = subject.name if subject is not None else None
         if marker is not None and layer is not None:
             item.user_properties += [("layer", layer), ("check", marker.args[0])]
         # --layer keeps that layer's checks only (tests of the suite itself have no layer).
@@ -84,11 +88,11 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     if hasattr(config, "workerinput"):  # an xdist worker: the controller prints the table
         return
-    lines = _summary.render(LAYER_NAMES, CHECKS)
+    lines = _summary.render((*LAYER_NAMES, *MODEL_NAMES), CHECKS)
     if lines:
         terminalreporter.section(f"gradparity: {config.getoption('--impl')}")
         for line in lines:
             terminalreporter.write_line(line)
     path = config.getoption("--gradparity-json")
     if path:
-        _summary.write_json(path, LAYER_NAMES, CHECKS)
+        _summary.write_json(path, (*LAYER_NAMES, *MODEL_NAMES), CHECKS)

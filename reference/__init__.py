@@ -40,6 +40,7 @@ from .pool import (
     max_pool2d_backward,
     max_pool2d_forward,
 )
+from .residual import basic_block_backward, basic_block_forward, bottleneck_backward, bottleneck_forward
 from .rnn import gru_backward, gru_forward, lstm_backward, lstm_forward, rnn_backward, rnn_forward
 from .rnn_cells import (
     gru_cell_backward,
@@ -55,10 +56,14 @@ __all__ = [
     "adaptive_avg_pool2d_forward",
     "avg_pool2d_backward",
     "avg_pool2d_forward",
+    "basic_block_backward",
+    "basic_block_forward",
     "batch_norm_backward",
     "batch_norm_forward",
     "binary_cross_entropy_with_logits_backward",
     "binary_cross_entropy_with_logits_forward",
+    "bottleneck_backward",
+    "bottleneck_forward",
     "check_layer_gradients",
     "conv2d_backward",
     "conv2d_forward",

@@ -27,12 +27,17 @@ from .functional import (
     softmax,
     tanh,
 )
+from .residual import BasicBlock, Bottleneck, basic_block, bottleneck
 
 __all__ = [
+    "BasicBlock",
+    "Bottleneck",
     "adaptive_avg_pool2d",
     "avg_pool2d",
+    "basic_block",
     "batch_norm",
     "binary_cross_entropy_with_logits",
+    "bottleneck",
     "conv2d",
     "cross_entropy",
     "dropout",

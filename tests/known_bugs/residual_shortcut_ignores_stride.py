@@ -1,0 +1,32 @@
+"""BasicBlock whose projection shortcut ignores the stride (a 1x1 convolution with stride 1)
+and, to make the shapes fit, keeps the top-left corner of its output: the shortcut then
+reads the wrong pixels (every pixel of the corner instead of every stride-th one)."""
+
+import numpy as np
+
+from reference import *  # noqa: F403
+from reference import residual
+from tests.known_bugs._residual_bugs import blocks_with
+
+BUG = {"layer": "basic_block", "checks": ["forward", "backward"]}
+_shortcut_forward, _shortcut_backward = residual._shortcut_forward, residual._shortcut_backward
+
+
+def _stride_ignored(x, params, unit, training):
+    if unit is None:
+        return x, None
+    out, cache = _shortcut_forward(x, params, unit._replace(stride=1), training)
+    height, width = (x.shape[2] - 1) // unit.stride + 1, (x.shape[3] - 1) // unit.stride + 1
+    return out[..., :height, :width], (cache, out.shape)
+
+
+def _stride_ignored_backward(dout, cache, unit, dparams):
+    if unit is None:
+        return dout
+    inner, full_shape = cache
+    dfull = np.zeros(full_shape, dtype=dout.dtype)
+    dfull[..., : dout.shape[2], : dout.shape[3]] = dout
+    return _shortcut_backward(dfull, inner, unit._replace(stride=1), dparams)
+
+
+basic_block_forward, basic_block_backward = blocks_with("basic_block", _shortcut_forward=_stride_ignored, _shortcut_backward=_stride_ignored_backward)

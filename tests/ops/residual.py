@@ -1,0 +1,216 @@
+"""Residual blocks (BasicBlock, torchvision's Bottleneck): strategies, bad calls and entries.
+
+A sample's ``params`` is a state_dict: conv weights, batch-norm weights and biases, real
+running statistics (mean normal, variance uniform in [0.5, 2]) and, in some samples, the
+``num_batches_tracked`` counters. Identity and projecting shortcuts (by stride, by channels,
+by both) are drawn on purpose, in training and eval mode.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from hypothesis import assume
+from hypothesis import strategies as st
+
+import torch_impl
+
+from ..op_entry import ErrorInput, OpEntry, Tolerance, normal_array
+from ..sample import Sample
+from ..strategies import SEEDS, edge_or_range, make_array, value_kinds
+
+EXPANSION = {"basic_block": 1, "bottleneck": 4}
+SHORTCUT = {"basic_block": "shortcut", "bottleneck": "downsample"}
+# (conv, bn, kernel, strided) of the main branch, in order.
+MAIN_UNITS = {
+    "basic_block": (("conv1", "bn1", 3, True), ("conv2", "bn2", 3, False)),
+    "bottleneck": (("conv1", "bn1", 1, False), ("conv2", "bn2", 3, True), ("conv3", "bn3", 1, False)),
+}
+SHORTCUTS = ("identity", "projection: stride", "projection: channels", "projection: both")
+# gradcheck's finite differences (eps 1e-6) must not cross a ReLU's kink: every ReLU input
+# stays at least this far from 0 in gradcheck samples.
+RELU_MARGIN = 1e-3
+
+# Near-constant inputs ('near_constant': a constant plus 1e-4 noise) are compared in float64
+# only: in float32 the noise keeps ~3 significant digits after the first convolution, and
+# the batch norm after it scales those to O(1) while its backward divides by their tiny
+# standard deviation again: any two float32 implementations differ from the 3rd digit on.
+NEAR_CONSTANT_FLOAT64_ONLY = ("near_constant",)
+# Even on normal data, a batch norm that sees few values per channel (N * H * W of 2 to 8)
+# amplifies rounding, and the blocks chain two or three of them: PyTorch's own float32
+# results are up to 1.5e-3 away from the exact (float64) ones there, while the reference,
+# which normalises in float64, stays within 1.5e-4. Over 3000 drawn blocks the two float32
+# results agreed within rtol 1e-3 and atol 5e-4. float64 stays at the tight defaults.
+FLOAT32_BLOCK = Tolerance(1e-3, 1e-3, "batch norms over few values per channel, chained 2-3 deep, amplify PyTorch's float32 rounding up to 1.5e-3")
+
+
+def layer_shapes(kind: str, in_channels: int, planes: int, projects: bool) -> dict[str, tuple[int, ...]]:
+    """Each convolution and batch norm of the block, prefix -> weight shape, in state_dict order."""
+    out_channels = planes * EXPANSION[kind]
+    shapes: dict[str, tuple[int, ...]] = {}
+    channels = in_channels
+    units = MAIN_UNITS[kind]
+    for i, (conv, bn, kernel, _) in enumerate(units):
+        width = out_channels if i == len(units) - 1 else planes
+        shapes[conv] = (width, channels, kernel, kernel)
+        shapes[bn] = (width,)
+        channels = width
+    if projects:
+        shapes[f"{SHORTCUT[kind]}.0"] = (out_channels, in_channels, 1, 1)
+        shapes[f"{SHORTCUT[kind]}.1"] = (out_channels,)
+    return shapes
+
+
+def make_params(rng: np.random.Generator, kind: str, in_channels: int, planes: int, projects: bool, *, counters: bool = False) -> dict:
+    """A ``params`` dict keyed like ``BasicBlock``/``Bottleneck(in_channels, planes, stride).state_dict()``."""
+    params: dict[str, np.ndarray] = {}
+    for prefix, shape in layer_shapes(kind, in_channels, planes, projects).items():
+        if len(shape) == 4:
+            params[f"{prefix}.weight"] = rng.standard_normal(shape)
+            continue
+        params[f"{prefix}.weight"] = rng.standard_normal(shape)
+        params[f"{prefix}.bias"] = rng.standard_normal(shape)
+        params[f"{prefix}.running_mean"] = rng.standard_normal(shape)
+        params[f"{prefix}.running_var"] = rng.uniform(0.5, 2.0, shape)
+        if counters:
+            params[f"{prefix}.num_batches_tracked"] = np.array(0, dtype=np.int64)
+    return params
+
+
+def relu_inputs(kind: str, x: np.ndarray, params: dict, stride: int, training: bool) -> list[np.ndarray]:
+    """What every ReLU of the block receives (PyTorch, float64, on copies of the buffers)."""
+    t = {key: torch.tensor(value) for key, value in params.items()}
+    units = MAIN_UNITS[kind]
+
+    def conv_bn(h, conv, bn, kernel, unit_stride):
+        h = F.conv2d(h, t[f"{conv}.weight"], stride=unit_stride, padding=kernel // 2)
+        return F.batch_norm(h, t[f"{bn}.running_mean"], t[f"{bn}.running_var"], t[f"{bn}.weight"], t[f"{bn}.bias"], training=training)
+
+    inputs = []
+    h = torch.tensor(x)
+    for i, (conv, bn, kernel, strided) in enumerate(units):
+        h = conv_bn(h, conv, bn, kernel, stride if strided else 1)
+        inputs.append(h if i < len(units) - 1 else None)
+        h = torch.relu(h) if i < len(units) - 1 else h
+    prefix = SHORTCUT[kind]
+    shortcut = conv_bn(torch.tensor(x), f"{prefix}.0", f"{prefix}.1", 1, stride) if f"{prefix}.0.weight" in t else torch.tensor(x)
+    inputs[-1] = h + shortcut
+    return [value.numpy() for value in inputs]
+
+
+def block_samples(kind: str):
+    expansion = EXPANSION[kind]
+
+    @st.composite
+    def samples(draw, *, for_gradcheck: bool = False) -> Sample:
+        small = for_gradcheck  # gradcheck perturbs every element of x and params: a few hundred at most
+        planes = draw(edge_or_range(1, (3 if kind == "basic_block" else 2) if small else 4), label="planes")
+        out_channels = planes * expansion
+        shortcut = draw(st.sampled_from(SHORTCUTS), label="shortcut")
+        stride = 2 if shortcut in ("projection: stride", "projection: both") else 1
+        if shortcut in ("projection: channels", "projection: both"):
+            in_channels = draw(edge_or_range(1, 3 if small else 4).filter(lambda c: c != out_channels), label="C_in")
+        else:
+            in_channels = out_channels
+        projects = shortcut != "identity"
+        batch = draw(edge_or_range(1, 2 if small else 3), label="N")
+        max_side = (4 if kind == "basic_block" else 3) if small else 6
+        height, width = draw(edge_or_range(1, max_side), label="H"), draw(edge_or_range(1, max_side), label="W")
+        training = draw(st.booleans(), label="training")
+        # Batch statistics need two values per channel (PyTorch raises otherwise).
+        assume(not training or batch * ((height - 1) // stride + 1) * ((width - 1) // stride + 1) > 1)
+        counters = draw(st.booleans(), label="num_batches_tracked given")
+        seed = draw(SEEDS, label="seed")
+        values = draw(value_kinds(for_gradcheck, extra=("near_constant",)), label="values")
+        rng = np.random.default_rng(seed)
+        x = make_array(rng, (batch, in_channels, height, width), values)
+        params = make_params(rng, kind, in_channels, planes, projects, counters=counters)
+        if for_gradcheck:
+            assume(min(np.abs(value).min() for value in relu_inputs(kind, x, params, stride, training)) > RELU_MARGIN)
+        return Sample({"x": x, "params": params}, {"stride": stride, "training": training}, seed, values)
+
+    return samples
+
+
+def _errors(kind: str) -> tuple[ErrorInput, ...]:
+    rng = np.random.default_rng(0)
+    planes = 2
+    out_channels = planes * EXPANSION[kind]
+    identity = make_params(rng, kind, out_channels, planes, projects=False)
+    projecting = make_params(rng, kind, 3, planes, projects=True)
+    x, x3 = normal_array(2, out_channels, 4, 4), normal_array(2, 3, 4, 4)
+    shortcut = SHORTCUT[kind]
+    last_conv = "conv3" if kind == "bottleneck" else "conv2"
+
+    def without(params, key):
+        return {k: v for k, v in params.items() if k != key}
+
+    return (
+        ErrorInput("3-D input", (normal_array(out_channels, 4, 4), identity), {}, ValueError, "x"),
+        ErrorInput("integer-typed input", (np.ones((2, out_channels, 4, 4), dtype=np.int64), identity), {}, TypeError, "x"),
+        ErrorInput("input with other channels than conv1.weight", (x3, identity), {}, ValueError, "x"),
+        ErrorInput("params as a list", (x, list(identity.values())), {}, TypeError, "params"),
+        ErrorInput("params missing a running_var", (x, without(identity, "bn1.running_var")), {}, ValueError, "params"),
+        ErrorInput("params without the shortcut for stride 2", (x, identity), {"stride": 2}, ValueError, "params"),
+        ErrorInput(
+            "params with a shortcut for an identity block",
+            (x, {**identity, **{k: v for k, v in projecting.items() if k.startswith(shortcut)}}), {}, ValueError, "params",
+        ),
+        ErrorInput("params with an unknown key", (x, {**identity, "fc.weight": np.ones((2, 2))}), {}, ValueError, "params"),
+        ErrorInput(
+            f"{last_conv}.weight of the wrong shape",
+            (x3, {**projecting, f"{last_conv}.weight": normal_array(out_channels, planes + 1, 3, 3)}), {}, ValueError, "params",
+        ),
+        ErrorInput("bn1.running_mean of the wrong length", (x3, {**projecting, "bn1.running_mean": np.zeros(planes + 1)}), {}, ValueError, "params"),
+        ErrorInput("float32 params for a float64 input", (x, {k: v.astype(np.float32) for k, v in identity.items()}), {}, TypeError, "params"),
+        ErrorInput("stride 0", (x3, projecting), {"stride": 0}, ValueError, "stride"),
+        ErrorInput("stride as a float", (x3, projecting), {"stride": 2.0}, TypeError, "stride"),
+        ErrorInput("training as a string", (x, identity), {"training": "yes"}, TypeError, "training"),
+        ErrorInput("one value per channel in training", (normal_array(1, out_channels, 1, 1), identity), {"training": True}, ValueError, "x"),
+        ErrorInput("one value per channel after the stride", (normal_array(1, 3, 2, 2), projecting), {"stride": 2}, ValueError, "x"),
+    )
+
+
+MERGE_HINT = (
+    "out = relu(main + shortcut): one ReLU, after the sum (none on the main branch's last batch norm). The shortcut is x "
+    "itself when the block keeps the stride and the channels, else a 1x1 convolution with the stride followed by batch norm."
+)
+BATCH_NORM_HINT = "Batch norm uses the batch's statistics in training (eps 1e-5) and the running statistics in eval mode."
+STATE_HINT = (
+    "In training each batch norm updates its running statistics inside params in place: running = 0.9 * running + 0.1 * "
+    "batch, running_var with the unbiased batch variance; in eval mode they are used and left alone."
+)
+GRADIENT_HINT = (
+    "Backpropagate through the final ReLU, then send that gradient down both branches: dx is the main branch's dx plus "
+    "the shortcut's (the gradient itself for the identity). In each unit: batch norm's backward (training: through the "
+    "batch statistics), then the convolution's; between units, the ReLU's mask."
+)
+STRIDE_HINT = {
+    "basic_block": "The stride is on conv1 (3x3, padding 1) and on the shortcut's 1x1 convolution; conv2 has stride 1.",
+    "bottleneck": "The stride is on conv2, the 3x3 (torchvision, 'ResNet v1.5'), not on conv1, and on downsample's 1x1 "
+    "convolution; conv3 has 4 * planes output channels.",
+}
+
+
+def _entry(kind: str) -> OpEntry:
+    return OpEntry(
+        name=kind,
+        array_args=("x", "params"),
+        grad_args=("x", "params"),
+        state_args=("params",),
+        twin=getattr(torch_impl, kind),
+        samples=block_samples(kind),
+        error_inputs=_errors(kind),
+        tolerances={"float32": FLOAT32_BLOCK},
+        float64_only_values=NEAR_CONSTANT_FLOAT64_ONLY,
+        hints={
+            "out": f"{MERGE_HINT} {STRIDE_HINT[kind]} {BATCH_NORM_HINT}",
+            "params": STATE_HINT,  # "params['bn1.running_mean'] (updated in place)"
+            "dx": GRADIENT_HINT,
+            "dparams": GRADIENT_HINT,
+        },
+    )
+
+
+ENTRIES: tuple[OpEntry, ...] = (_entry("basic_block"), _entry("bottleneck"))

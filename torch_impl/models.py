@@ -1,0 +1,155 @@
+"""The classic models, written as a PyTorch user would write them.
+
+- ``LeNet5``: LeCun et al. 1998 as taught in the courses: conv 6@5x5, pool, conv 16@5x5,
+  pool, 120, 84, classes; tanh and average pooling by default.
+- ``ResNet`` with ``resnet18``/``resnet34`` (CIFAR stem: 3x3 conv, no max-pool) and
+  ``resnet50`` (ImageNet stem, torchvision's layout: its state_dict loads unchanged).
+- ``SimpleRNN``: the character-level classifier of the PyTorch tutorial.
+- ``LSTMModel``: embedding -> 2-layer bidirectional LSTM -> linear(2H, 1), variable lengths.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence
+
+from .residual import BasicBlock, Bottleneck
+
+
+class LeNet5(nn.Module):
+    """LeNet-5 for 32x32 inputs, or 28x28 (MNIST) padded by 2 in the first convolution."""
+
+    def __init__(self, num_classes: int = 10, activation: str = "tanh", pooling: str = "avg", input_size: int = 32, in_channels: int = 1):
+        super().__init__()
+        if activation not in ("tanh", "relu"):
+            raise ValueError(f"LeNet5: argument 'activation' must be 'tanh' or 'relu'; got {activation!r}")
+        if pooling not in ("avg", "max"):
+            raise ValueError(f"LeNet5: argument 'pooling' must be 'avg' or 'max'; got {pooling!r}")
+        if input_size not in (32, 28):
+            raise ValueError(f"LeNet5: argument 'input_size' must be 32 or 28 (MNIST); got {input_size!r}")
+        act = nn.Tanh if activation == "tanh" else nn.ReLU
+        pool = nn.AvgPool2d if pooling == "avg" else nn.MaxPool2d
+        self.features = nn.Sequential(
+            nn.Conv2d(in_channels, 6, kernel_size=5, padding=2 if input_size == 28 else 0),
+            act(),
+            pool(kernel_size=2, stride=2),
+            nn.Conv2d(6, 16, kernel_size=5),
+            act(),
+            pool(kernel_size=2, stride=2),
+        )
+        self.classifier = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(16 * 5 * 5, 120),
+            act(),
+            nn.Linear(120, 84),
+            act(),
+            nn.Linear(84, num_classes),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))
+
+
+class ResNet(nn.Module):
+    """A ResNet of ``block``s, ``layers`` blocks per stage, stage widths ``width * (1, 2, 4, 8)``.
+
+    ``stem='cifar'``: a 3x3 stride-1 convolution and no max-pool (for 32x32 images);
+    ``stem='imagenet'``: torchvision's 7x7 stride-2 convolution and 3x3 max-pool.
+    Attribute names follow torchvision (conv1, bn1, layer1..layer4, avgpool, fc).
+    """
+
+    def __init__(self, block: type[BasicBlock] | type[Bottleneck], layers: list[int], num_classes: int = 10, width: int = 64, stem: str = "cifar", in_channels: int = 3):
+        super().__init__()
+        if stem not in ("cifar", "imagenet"):
+            raise ValueError(f"ResNet: argument 'stem' must be 'cifar' or 'imagenet'; got {stem!r}")
+        self.in_planes = width
+        if stem == "cifar":
+            self.conv1 = nn.Conv2d(in_channels, width, kernel_size=3, stride=1, padding=1, bias=False)
+        else:
+            self.conv1 = nn.Conv2d(in_channels, width, kernel_size=7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1) if stem == "imagenet" else None
+        self.layer1 = self._make_layer(block, width, layers[0], stride=1)
+        self.layer2 = self._make_layer(block, width * 2, layers[1], stride=2)
+        self.layer3 = self._make_layer(block, width * 4, layers[2], stride=2)
+        self.layer4 = self._make_layer(block, width * 8, layers[3], stride=2)
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(width * 8 * block.expansion, num_classes)
+
+    def _make_layer(self, block, planes: int, blocks: int, stride: int) -> nn.Sequential:
+        stage = []
+        for block_stride in [stride] + [1] * (blocks - 1):
+            stage.append(block(self.in_planes, planes, block_stride))
+            self.in_planes = planes * block.expansion
+        return nn.Sequential(*stage)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.relu(self.bn1(self.conv1(x)))
+        if self.maxpool is not None:
+            x = self.maxpool(x)
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
+def resnet18(num_classes: int = 10, width: int = 64) -> ResNet:
+    return ResNet(BasicBlock, [2, 2, 2, 2], num_classes, width, stem="cifar")
+
+
+def resnet34(num_classes: int = 10, width: int = 64) -> ResNet:
+    return ResNet(BasicBlock, [3, 4, 6, 3], num_classes, width, stem="cifar")
+
+
+def resnet50(num_classes: int = 1000, width: int = 64) -> ResNet:
+    return ResNet(Bottleneck, [3, 4, 6, 3], num_classes, width, stem="imagenet")
+
+
+class SimpleRNN(nn.Module):
+    """The PyTorch tutorial's character-level RNN classifier: one step per character,
+    ``hidden = i2h([input, hidden])``, ``output = log_softmax(i2o([input, hidden]))``."""
+
+    def __init__(self, input_size: int, hidden_size: int, output_size: int):
+        super().__init__()
+        self.hidden_size = hidden_size
+        self.i2h = nn.Linear(input_size + hidden_size, hidden_size)
+        self.i2o = nn.Linear(input_size + hidden_size, output_size)
+        self.softmax = nn.LogSoftmax(dim=1)
+
+    def forward(self, input: torch.Tensor, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        combined = torch.cat((input, hidden), 1)
+        hidden = self.i2h(combined)
+        output = self.softmax(self.i2o(combined))
+        return output, hidden
+
+    def init_hidden(self, batch_size: int = 1) -> torch.Tensor:
+        return torch.zeros(batch_size, self.hidden_size, dtype=self.i2h.weight.dtype, device=self.i2h.weight.device)
+
+    def classify(self, sequence: torch.Tensor) -> torch.Tensor:
+        """Log-probabilities after the whole ``sequence`` (T, N, input_size), one step a character."""
+        hidden = self.init_hidden(sequence.shape[1])
+        for step in sequence:
+            output, hidden = self(step, hidden)
+        return output
+
+
+class LSTMModel(nn.Module):
+    """Embedding -> 2-layer bidirectional LSTM (dropout between layers) -> linear(2H, 1).
+
+    Takes time-first token ids ``(T, N)`` and their ``lengths``; the logit of each sequence
+    comes from the *final states* of both directions of the last layer, ``h_n[-2]``
+    (forward, at the sequence's own last step) and ``h_n[-1]`` (reverse, at step 0).
+    Not ``output[-1]``: for padded sequences that step is padding, and for the reverse
+    direction it holds the state after one step, not after the whole sequence.
+    """
+
+    def __init__(self, vocab_size: int, embedding_dim: int, hidden_dim: int, num_layers: int = 2, dropout: float = 0.3, padding_idx: int = 0):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=padding_idx)
+        self.lstm = nn.LSTM(embedding_dim, hidden_dim, num_layers=num_layers, bidirectional=True, dropout=dropout)
+        self.fc = nn.Linear(2 * hidden_dim, 1)
+
+    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        packed = pack_padded_sequence(self.embedding(tokens), lengths.cpu(), enforce_sorted=False)
+        _, (h_n, _) = self.lstm(packed)
+        return self.fc(torch.cat([h_n[-2], h_n[-1]], dim=1)).squeeze(1)
