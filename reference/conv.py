@@ -1,7 +1,8 @@
 """2-D convolution (PyTorch's ``conv2d``: cross-correlation), forward and backward.
 
-The forward pass is "im2col" written as NumPy: a strided view of every receptive field
-(``window_view``) flattened and multiplied by the flattened kernels, one matmul per group.
+The forward pass is "im2col" written as NumPy: a strided view of every receptive field of
+a channels-last copy of the input, flattened and multiplied by the flattened kernels, one
+matmul per group.
 The backward pass is two more convolutions:
 
 * ``dweight`` correlates the input windows with ``dout``;
@@ -15,21 +16,23 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from . import _validation as check
-from ._windows import Padding4, Pair, pad_spatial, window_count, window_view
+from ._windows import Padding4, Pair, window_count
 
 FORWARD = "conv2d_forward"
 
 
 class Conv2dCache(NamedTuple):
-    x_padded: np.ndarray
+    x_padded: np.ndarray  # channels last: (N, H + pads, W + pads, C_in)
     weight: np.ndarray
     has_bias: bool
     stride: Pair
     padding: Padding4
     dilation: Pair
     groups: int
+    columns: np.ndarray | None = None  # the forward's im2col matrix, reused for dweight
 
 
 def resolve_padding(padding, kernel: Pair, stride: Pair, dilation: Pair) -> Padding4:
@@ -48,66 +51,98 @@ def resolve_padding(padding, kernel: Pair, stride: Pair, dilation: Pair) -> Padd
     return (pad_h, pad_h, pad_w, pad_w)
 
 
-def correlate(x_padded: np.ndarray, weight: np.ndarray, stride: Pair, dilation: Pair, groups: int) -> np.ndarray:
-    """Grouped cross-correlation of an already padded input: the core of all three passes."""
-    batch, channels, height, width = x_padded.shape
-    out_channels, group_channels, kernel_h, kernel_w = weight.shape
-    out_h = window_count(height, kernel_h, stride[0], dilation[0])
-    out_w = window_count(width, kernel_w, stride[1], dilation[1])
-    windows = window_view(x_padded, (kernel_h, kernel_w), stride, dilation, (out_h, out_w))
-    # (N, G, Cg, Ho, Wo, kh, kw) -> (G, N*Ho*Wo, Cg*kh*kw): the im2col matrix of each group.
-    columns = (
-        windows.reshape(batch, groups, group_channels, out_h, out_w, kernel_h, kernel_w)
-        .transpose(1, 0, 3, 4, 2, 5, 6)
-        .reshape(groups, batch * out_h * out_w, group_channels * kernel_h * kernel_w)
+def pad_channels_last(x: np.ndarray, padding: Padding4) -> np.ndarray:
+    """``x`` (N, C, H, W) zero-padded and laid out channels last, (N, Hp, Wp, C), in one copy."""
+    top, bottom, left, right = padding
+    batch, channels, height, width = x.shape
+    padded = np.zeros((batch, height + top + bottom, width + left + right, channels), dtype=x.dtype)
+    padded[:, top : top + height, left : left + width] = x.transpose(0, 2, 3, 1)
+    return padded
+
+
+def _columns(x_padded: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair, groups: int, out_size: Pair) -> np.ndarray:
+    """The im2col matrix of each group, ``(G, N*Ho*Wo, kh*kw*Cg)``, of a channels-last input.
+
+    Channels last, each row gathers ``kh*kw`` runs of ``Cg`` contiguous values (channels
+    first, it would gather single values from ``Cg*kh*kw`` places): a much faster copy.
+    """
+    batch, _, _, channels = x_padded.shape
+    s_batch, s_row, s_col, s_channel = x_padded.strides
+    windows = as_strided(
+        x_padded,
+        shape=(batch, *out_size, *kernel, channels),
+        strides=(s_batch, s_row * stride[0], s_col * stride[1], s_row * dilation[0], s_col * dilation[1], s_channel),
+        writeable=False,
     )
-    kernels = weight.reshape(groups, out_channels // groups, group_channels * kernel_h * kernel_w)
-    out = columns @ kernels.transpose(0, 2, 1)  # (G, N*Ho*Wo, Cout/G)
+    group_channels = channels // groups
     return (
-        out.reshape(groups, batch, out_h, out_w, out_channels // groups)
-        .transpose(1, 0, 4, 2, 3)
-        .reshape(batch, out_channels, out_h, out_w)
+        windows.reshape(batch, *out_size, *kernel, groups, group_channels)
+        .transpose(5, 0, 1, 2, 3, 4, 6)
+        .reshape(groups, batch * out_size[0] * out_size[1], kernel[0] * kernel[1] * group_channels)
     )
 
 
-def input_grad(dout: np.ndarray, weight: np.ndarray, stride: Pair, dilation: Pair, groups: int, padded_hw: Pair) -> np.ndarray:
-    """Gradient with respect to the padded input: a transposed convolution of ``dout``."""
+def correlate(x_padded: np.ndarray, weight: np.ndarray, stride: Pair, dilation: Pair, groups: int) -> np.ndarray:
+    """Grouped cross-correlation of a padded, channels-last input; the output is (N, C_out, Ho, Wo).
+    The core of all three passes."""
+    return _correlate_with_columns(x_padded, weight, stride, dilation, groups)[0]
+
+
+def _correlate_with_columns(x_padded, weight, stride, dilation, groups):
+    """``correlate``, also returning the im2col matrix it multiplied."""
+    batch, height, width, _ = x_padded.shape
+    out_channels, group_channels, kernel_h, kernel_w = weight.shape
+    out_size = (window_count(height, kernel_h, stride[0], dilation[0]), window_count(width, kernel_w, stride[1], dilation[1]))
+    columns = _columns(x_padded, (kernel_h, kernel_w), stride, dilation, groups, out_size)
+    # Kernels flattened in the columns' (kh, kw, Cg) order: (G, Cout/G, kh*kw*Cg).
+    kernels = weight.reshape(groups, out_channels // groups, group_channels, kernel_h * kernel_w).transpose(0, 1, 3, 2)
+    out = columns @ kernels.reshape(groups, out_channels // groups, -1).transpose(0, 2, 1)  # (G, N*Ho*Wo, Cout/G)
+    out = out.reshape(groups, batch, *out_size, out_channels // groups).transpose(1, 0, 4, 2, 3)
+    # With one group, a (channels-last) view of the product; grouped channels need a copy.
+    return (out[:, 0] if groups == 1 else out.reshape(batch, out_channels, *out_size)), columns
+
+
+def input_grad(dout: np.ndarray, weight: np.ndarray, stride: Pair, dilation: Pair, groups: int, padding: Padding4, input_hw: Pair) -> np.ndarray:
+    """Gradient with respect to the (unpadded) input: a transposed convolution of ``dout``."""
     batch, out_channels, out_h, out_w = dout.shape
     _, group_channels, kernel_h, kernel_w = weight.shape
-    # Undo the stride: every output pixel came from a window that starts `stride` pixels apart.
-    spread = np.zeros((batch, out_channels, (out_h - 1) * stride[0] + 1, (out_w - 1) * stride[1] + 1), dtype=dout.dtype)
-    spread[:, :, :: stride[0], :: stride[1]] = dout
     span_h, span_w = dilation[0] * (kernel_h - 1), dilation[1] * (kernel_w - 1)
-    spread = pad_spatial(spread, (span_h, span_h, span_w, span_w))
+    # dout spread by the stride (every output pixel came from a window `stride` pixels after
+    # the last) and padded by the dilated kernel span, channels last, in one copy.
+    spread_h, spread_w = (out_h - 1) * stride[0] + 1, (out_w - 1) * stride[1] + 1
+    spread = np.zeros((batch, spread_h + 2 * span_h, spread_w + 2 * span_w, out_channels), dtype=dout.dtype)
+    spread[:, span_h : span_h + spread_h : stride[0], span_w : span_w + spread_w : stride[1]] = dout.transpose(0, 2, 3, 1)
     # Kernels flipped in space, in/out channels swapped within each group.
     flipped = (
         weight.reshape(groups, out_channels // groups, group_channels, kernel_h, kernel_w)
         .transpose(0, 2, 1, 3, 4)[..., ::-1, ::-1]
         .reshape(groups * group_channels, out_channels // groups, kernel_h, kernel_w)
     )
-    dx_used = correlate(spread, flipped, (1, 1), dilation, groups)
-    # Rows and columns past the last window were never read: their gradient is zero.
-    missing_h, missing_w = padded_hw[0] - dx_used.shape[2], padded_hw[1] - dx_used.shape[3]
-    return pad_spatial(dx_used, (0, missing_h, 0, missing_w))
+    dx_padded = correlate(spread, flipped, (1, 1), dilation, groups)  # rows the windows read, from the top
+    # Back to the input's own pixels: drop the padding; rows past the last window were never
+    # read and keep a zero gradient.
+    top, _, left, _ = padding
+    dx = np.zeros((batch, groups * group_channels, *input_hw), dtype=dout.dtype)
+    used = dx_padded[:, :, top : top + input_hw[0], left : left + input_hw[1]]
+    dx[:, :, : used.shape[2], : used.shape[3]] = used
+    return dx
 
 
-def weight_grad(dout: np.ndarray, x_padded: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair, groups: int) -> np.ndarray:
-    """Gradient with respect to the kernels: the input windows correlated with ``dout``."""
-    batch, channels, _, _ = x_padded.shape
+def weight_grad(dout: np.ndarray, x_padded: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair, groups: int, columns=None) -> np.ndarray:
+    """Gradient with respect to the kernels: the input windows (the forward's ``columns``,
+    when given) correlated with ``dout``."""
+    batch, _, _, channels = x_padded.shape
     _, out_channels, out_h, out_w = dout.shape
     group_channels = channels // groups
-    windows = window_view(x_padded, kernel, stride, dilation, (out_h, out_w))
-    columns = (
-        windows.reshape(batch, groups, group_channels, out_h, out_w, *kernel)
-        .transpose(1, 0, 3, 4, 2, 5, 6)
-        .reshape(groups, batch * out_h * out_w, group_channels * kernel[0] * kernel[1])
-    )
+    if columns is None:
+        columns = _columns(x_padded, kernel, stride, dilation, groups, (out_h, out_w))
     dout_rows = (
-        dout.reshape(batch, groups, out_channels // groups, out_h, out_w)
-        .transpose(1, 2, 0, 3, 4)
+        dout.reshape(batch, groups, out_channels // groups, out_h * out_w)
+        .transpose(1, 2, 0, 3)
         .reshape(groups, out_channels // groups, batch * out_h * out_w)
     )
-    return (dout_rows @ columns).reshape(out_channels, group_channels, *kernel)
+    grad = (dout_rows @ columns).reshape(groups, out_channels // groups, kernel[0] * kernel[1], group_channels)
+    return grad.transpose(0, 1, 3, 2).reshape(out_channels, group_channels, *kernel)
 
 
 def _validate(x, weight, bias, stride, padding, dilation, groups):
@@ -150,22 +185,21 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups
     ``H_out = (H + pad_top + pad_bottom - dilation * (kH - 1) - 1) // stride + 1``.
     """
     x, weight, bias, stride, pads, dilation, groups = _validate(x, weight, bias, stride, padding, dilation, groups)
-    x_padded = pad_spatial(x, pads)
-    out = correlate(x_padded, weight, stride, dilation, groups)
+    x_padded = pad_channels_last(x, pads)
+    out, columns = _correlate_with_columns(x_padded, weight, stride, dilation, groups)
     if bias is not None:
         out += bias[:, None, None]
-    return out, Conv2dCache(x_padded, weight.copy(), bias is not None, stride, pads, dilation, groups)
+    # The im2col matrix is kept (memory for speed): the backward's dweight multiplies it again.
+    return out, Conv2dCache(x_padded, weight.copy(), bias is not None, stride, pads, dilation, groups, columns)
 
 
 def conv2d_backward(dout, cache: Conv2dCache):
     """Gradients ``(dx, dweight, dbias)`` of ``conv2d_forward``; ``dbias`` is None without a bias."""
     dout = check.float_array("conv2d_backward", "dout", dout, ndim=4)
-    x_padded, weight, has_bias, stride, pads, dilation, groups = cache
+    x_padded, weight, has_bias, stride, pads, dilation, groups, columns = cache
     kernel = weight.shape[2:]
-    dx_padded = input_grad(dout, weight, stride, dilation, groups, x_padded.shape[2:])
-    top, _, left, _ = pads
-    height, width = x_padded.shape[2] - pads[0] - pads[1], x_padded.shape[3] - pads[2] - pads[3]
-    dx = dx_padded[:, :, top : top + height, left : left + width]
-    dweight = weight_grad(dout, x_padded, kernel, stride, dilation, groups)
+    input_hw = (x_padded.shape[1] - pads[0] - pads[1], x_padded.shape[2] - pads[2] - pads[3])
+    dx = input_grad(dout, weight, stride, dilation, groups, pads, input_hw)
+    dweight = weight_grad(dout, x_padded, kernel, stride, dilation, groups, columns)
     dbias = dout.sum(axis=(0, 2, 3)) if has_bias else None
     return dx, dweight, dbias

@@ -93,14 +93,25 @@ def _run_direction(kind: CellKind, inputs, h, c, weights, valid, reverse: bool):
     """One direction of one layer over the whole sequence: (outputs, h_last, c_last, cache)."""
     weight_ih, weight_hh, bias_ih, bias_hh = weights
     input_proj = project(inputs, weight_ih, bias_ih)  # every step at once
+    hidden_bias = bias_hh
+    if bias_hh is not None and kind.gates != 3:
+        # RNN and LSTM add both biases to one sum: fold b_hh in once, not at every step
+        # (GRU keeps b_hn inside its reset product).
+        input_proj += bias_hh
+        hidden_bias = None
+    weight_hh_t = np.ascontiguousarray(weight_hh.T)  # one contiguous matrix for every step's matmul
     steps = len(inputs)
     outputs = np.zeros((steps, inputs.shape[1], weight_hh.shape[1]), dtype=inputs.dtype)
     h_before = np.empty_like(outputs)
     saved: list = [None] * steps
+    every_step_valid = bool(valid.all())
     for t in reversed(range(steps)) if reverse else range(steps):
         h_before[t] = h
-        result: StepResult = kind.step(input_proj[t], project(h, weight_hh, bias_hh), h, c)
+        result: StepResult = kind.step(input_proj[t], project(h, weight_hh_t.T, hidden_bias), h, c)
         saved[t] = result.saved
+        if every_step_valid:
+            h, c, outputs[t] = result.h, result.c, result.h
+            continue
         # Past a sequence's end its state is carried unchanged (pack_padded_sequence).
         h = np.where(valid[t], result.h, h)
         c = None if c is None else np.where(valid[t], result.c, c)

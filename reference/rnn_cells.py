@@ -18,7 +18,16 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import _validation as check
-from .activations import stable_sigmoid
+
+
+def gate_sigmoid(x: np.ndarray) -> np.ndarray:
+    """``0.5 * (1 + tanh(x / 2))``: the logistic function with one transcendental and no
+    overflow, several times faster than the ``exp`` form on float32 here. Its error is
+    within an ulp of 1 (not of the value itself when that is tiny): what a gate needs."""
+    out = np.tanh(x * 0.5)
+    out += 1
+    out *= 0.5
+    return out
 
 
 class StepResult(NamedTuple):
@@ -69,8 +78,11 @@ class LSTMCell(CellKind):
 
     def step(self, input_proj, hidden_proj, h, c):
         pre = input_proj + hidden_proj
-        i, f, g, o = np.split(pre, 4, axis=1)
-        i, f, g, o = stable_sigmoid(i), stable_sigmoid(f), np.tanh(g), stable_sigmoid(o)
+        hidden = pre.shape[1] // 4
+        # One sigmoid over all four gates (g's part unused) beats three calls on slices.
+        gates = gate_sigmoid(pre)
+        i, f, o = gates[:, :hidden], gates[:, hidden : 2 * hidden], gates[:, 3 * hidden :]
+        g = np.tanh(pre[:, 2 * hidden : 3 * hidden])
         c_next = f * c + i * g
         tanh_c = np.tanh(c_next)
         return StepResult(o * tanh_c, c_next, (i, f, g, o, c, tanh_c))
@@ -92,8 +104,8 @@ class GRUCell(CellKind):
     def step(self, input_proj, hidden_proj, h, c):
         in_r, in_z, in_n = np.split(input_proj, 3, axis=1)
         hid_r, hid_z, hid_n = np.split(hidden_proj, 3, axis=1)
-        r = stable_sigmoid(in_r + hid_r)
-        z = stable_sigmoid(in_z + hid_z)
+        r = gate_sigmoid(in_r + hid_r)
+        z = gate_sigmoid(in_z + hid_z)
         n = np.tanh(in_n + r * hid_n)  # hid_n includes b_hn: inside the reset product
         return StepResult((1 - z) * n + z * h, None, (r, z, n, hid_n, h))
 

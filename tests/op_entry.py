@@ -62,6 +62,8 @@ class OpEntry:
     signature: tuple[str, ...] | None = None
     # Kinds of values compared in float64 only, each with its reason beside the entry.
     float64_only_values: tuple[str, ...] = ()
+    # Calls compared in float32 only when this holds (its reason beside the entry).
+    float32_compares: Callable[[Sample], bool] | None = None
     # Arrays the forward updates in place when training (batch norm's running statistics).
     state_args: tuple[str, ...] = ()
 
@@ -85,7 +87,9 @@ class OpEntry:
 
     def compares(self, sample: Sample, dtype: str) -> bool:
         """Whether this sample's kind of values is compared in ``dtype``."""
-        return dtype == "float64" or sample.values not in self.float64_only_values
+        if dtype == "float64":
+            return True
+        return sample.values not in self.float64_only_values and (self.float32_compares is None or self.float32_compares(sample))
 
     def tolerance(self, dtype: str) -> Tolerance:
         return self.tolerances.get(dtype, DEFAULT_TOLERANCES[dtype])

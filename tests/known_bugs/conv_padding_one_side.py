@@ -3,7 +3,6 @@ the output has the right shape but is shifted."""
 
 from reference import *  # noqa: F403
 from reference import conv
-from reference._windows import pad_spatial
 
 BUG = {"layer": "conv2d", "checks": ["forward", "backward"]}
 
@@ -12,8 +11,8 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups
     out, cache = conv.conv2d_forward(x, weight, bias, stride, padding, dilation, groups)
     top, bottom, left, right = cache.padding
     one_sided = (top + bottom, 0, left + right, 0)
-    x_padded = pad_spatial(x, one_sided)
+    x_padded = conv.pad_channels_last(x, one_sided)
     out = conv.correlate(x_padded, weight, cache.stride, cache.dilation, cache.groups)
     if bias is not None:
         out += bias[:, None, None]
-    return out, cache._replace(x_padded=x_padded, padding=one_sided)
+    return out, cache._replace(x_padded=x_padded, padding=one_sided, columns=None)

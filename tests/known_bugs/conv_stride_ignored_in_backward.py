@@ -9,7 +9,6 @@ BUG = {"layer": "conv2d", "checks": ["backward", "gradcheck"]}
 
 def conv2d_backward(dout, cache):
     _, dweight, dbias = conv.conv2d_backward(dout, cache)
-    dx_padded = conv.input_grad(dout, cache.weight, (1, 1), cache.dilation, cache.groups, cache.x_padded.shape[2:])
     top, bottom, left, right = cache.padding
-    height, width = cache.x_padded.shape[2] - top - bottom, cache.x_padded.shape[3] - left - right
-    return dx_padded[:, :, top : top + height, left : left + width], dweight, dbias
+    input_hw = (cache.x_padded.shape[1] - top - bottom, cache.x_padded.shape[2] - left - right)
+    return conv.input_grad(dout, cache.weight, (1, 1), cache.dilation, cache.groups, cache.padding, input_hw), dweight, dbias

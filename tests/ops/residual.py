@@ -42,6 +42,18 @@ NEAR_CONSTANT_FLOAT64_ONLY = ("near_constant",)
 # results are up to 1.5e-3 away from the exact (float64) ones there, while the reference,
 # which normalises in float64, stays within 1.5e-4. Over 3000 drawn blocks the two float32
 # results agreed within rtol 1e-3 and atol 5e-4. float64 stays at the tight defaults.
+
+
+def batch_norms_well_conditioned(sample: Sample) -> bool:
+    """In training, every batch norm after the stride sees N * Ho * Wo values per channel.
+    With 2 or 3 it outputs nearly +-1 whatever its input, so the gradient through it is
+    mostly cancellation: in float32, rounding noise (seen: 1.3e-3 relative on a
+    dconv1.weight of 7.9). Such calls are compared in float64 only."""
+    batch, _, height, width = sample.arrays["x"].shape
+    stride = sample.kwargs["stride"]
+    return not sample.kwargs["training"] or batch * ((height - 1) // stride + 1) * ((width - 1) // stride + 1) >= 4
+
+
 FLOAT32_BLOCK = Tolerance(1e-3, 1e-3, "batch norms over few values per channel, chained 2-3 deep, amplify PyTorch's float32 rounding up to 1.5e-3")
 
 
@@ -204,6 +216,7 @@ def _entry(kind: str) -> OpEntry:
         error_inputs=_errors(kind),
         tolerances={"float32": FLOAT32_BLOCK},
         float64_only_values=NEAR_CONSTANT_FLOAT64_ONLY,
+        float32_compares=batch_norms_well_conditioned,
         hints={
             "out": f"{MERGE_HINT} {STRIDE_HINT[kind]} {BATCH_NORM_HINT}",
             "params": STATE_HINT,  # "params['bn1.running_mean'] (updated in place)"
