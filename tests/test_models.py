@@ -184,3 +184,14 @@ def test_resnet50_loads_a_torchvision_layout_state_dict():
     # torchvision's hallmarks: projection only in each stage's first block, fc 2048 -> 1000.
     assert "layer1.0.downsample.0.weight" in state and "layer1.1.downsample.0.weight" not in state
     assert state["fc.weight"].shape == (1000, 2048) and len(state) == 320
+
+
+def test_lenet5_options_are_checked_on_both_sides():
+    import torch_impl.models as torch_models
+    from reference import models
+
+    for build in (models.LeNet5, torch_models.LeNet5):
+        with pytest.raises(ValueError, match="LeNet5: argument 'input_size'"):
+            build(input_size=64)
+        with pytest.raises(ValueError, match="LeNet5: argument 'activation'"):
+            build(activation="sigmoid")

@@ -14,6 +14,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from reference.models.lenet import check_lenet_options
+
 from .residual import BasicBlock, Bottleneck
 
 
@@ -22,12 +24,7 @@ class LeNet5(nn.Module):
 
     def __init__(self, num_classes: int = 10, activation: str = "tanh", pooling: str = "avg", input_size: int = 32, in_channels: int = 1):
         super().__init__()
-        if activation not in ("tanh", "relu"):
-            raise ValueError(f"LeNet5: argument 'activation' must be 'tanh' or 'relu'; got {activation!r}")
-        if pooling not in ("avg", "max"):
-            raise ValueError(f"LeNet5: argument 'pooling' must be 'avg' or 'max'; got {pooling!r}")
-        if input_size not in (32, 28):
-            raise ValueError(f"LeNet5: argument 'input_size' must be 32 or 28 (MNIST); got {input_size!r}")
+        check_lenet_options(activation, pooling, input_size)
         act = nn.Tanh if activation == "tanh" else nn.ReLU
         pool = nn.AvgPool2d if pooling == "avg" else nn.MaxPool2d
         self.features = nn.Sequential(

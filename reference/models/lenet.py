@@ -10,6 +10,16 @@ from ._engine import Model, uniform_init
 from ._steps import Activation, Conv2d, Flatten, Linear, Pool2d
 
 
+def check_lenet_options(activation: str, pooling: str, input_size: int) -> None:
+    """The options LeNet-5 takes, in NumPy and in PyTorch alike."""
+    if activation not in ("tanh", "relu"):
+        raise ValueError(f"LeNet5: argument 'activation' must be 'tanh' or 'relu'; got {activation!r}")
+    if pooling not in ("avg", "max"):
+        raise ValueError(f"LeNet5: argument 'pooling' must be 'avg' or 'max'; got {pooling!r}")
+    if input_size not in (32, 28):
+        raise ValueError(f"LeNet5: argument 'input_size' must be 32 or 28 (MNIST); got {input_size!r}")
+
+
 class LeNet5(Model):
     """conv 6@5x5, pool, conv 16@5x5, pool, 120, 84, classes (tanh and average pooling by
     default; ``activation='relu'``, ``pooling='max'``; ``input_size=28`` pads the first
@@ -18,12 +28,7 @@ class LeNet5(Model):
 
     def __init__(self, num_classes: int = 10, activation: str = "tanh", pooling: str = "avg", input_size: int = 32, in_channels: int = 1,
                  *, impl: ModuleType | None = None, seed: int = 0) -> None:
-        if activation not in ("tanh", "relu"):
-            raise ValueError(f"LeNet5: argument 'activation' must be 'tanh' or 'relu'; got {activation!r}")
-        if pooling not in ("avg", "max"):
-            raise ValueError(f"LeNet5: argument 'pooling' must be 'avg' or 'max'; got {pooling!r}")
-        if input_size not in (32, 28):
-            raise ValueError(f"LeNet5: argument 'input_size' must be 32 or 28 (MNIST); got {input_size!r}")
+        check_lenet_options(activation, pooling, input_size)
         pool = f"{pooling}_pool2d"
         steps = [
             Conv2d("features.0", padding=2 if input_size == 28 else 0),
