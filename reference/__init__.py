@@ -50,6 +50,7 @@ from .rnn_cells import (
     rnn_cell_backward,
     rnn_cell_forward,
 )
+from .style import gram_matrix_backward, gram_matrix_forward, total_variation_backward, total_variation_forward
 
 __all__ = [
     "adaptive_avg_pool2d_backward",
@@ -73,6 +74,8 @@ __all__ = [
     "dropout_forward",
     "embedding_backward",
     "embedding_forward",
+    "gram_matrix_backward",
+    "gram_matrix_forward",
     "gru_backward",
     "gru_cell_backward",
     "gru_cell_forward",
@@ -106,4 +109,6 @@ __all__ = [
     "softmax_forward",
     "tanh_backward",
     "tanh_forward",
+    "total_variation_backward",
+    "total_variation_forward",
 ]

@@ -7,9 +7,9 @@ Adding a layer is a reference pair, a twin in ``torch_impl`` and one ``OpEntry``
 from __future__ import annotations
 
 from .op_entry import DEFAULT_TOLERANCES, ErrorInput, OpEntry, Tolerance
-from .ops import conv_pool, dense, losses, norm, recurrent, residual
+from .ops import conv_pool, dense, losses, norm, recurrent, residual, style
 
-REGISTRY: tuple[OpEntry, ...] = (*conv_pool.ENTRIES, *dense.ENTRIES, *losses.ENTRIES, *norm.ENTRIES, *recurrent.ENTRIES, *residual.ENTRIES)
+REGISTRY: tuple[OpEntry, ...] = (*conv_pool.ENTRIES, *dense.ENTRIES, *losses.ENTRIES, *norm.ENTRIES, *recurrent.ENTRIES, *residual.ENTRIES, *style.ENTRIES)
 
 BY_NAME = {entry.name: entry for entry in REGISTRY}
 LAYER_NAMES = tuple(BY_NAME)

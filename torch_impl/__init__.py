@@ -10,6 +10,7 @@ from .functional import (
     cross_entropy,
     dropout,
     embedding,
+    gram_matrix,
     gru,
     gru_cell,
     layer_norm,
@@ -26,6 +27,7 @@ from .functional import (
     sigmoid,
     softmax,
     tanh,
+    total_variation,
 )
 from .residual import BasicBlock, Bottleneck, basic_block, bottleneck
 
@@ -42,6 +44,7 @@ __all__ = [
     "cross_entropy",
     "dropout",
     "embedding",
+    "gram_matrix",
     "gru",
     "gru_cell",
     "layer_norm",
@@ -59,4 +62,5 @@ __all__ = [
     "sigmoid",
     "softmax",
     "tanh",
+    "total_variation",
 ]

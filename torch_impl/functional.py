@@ -170,3 +170,17 @@ def lstm(x, h0, c0, params, num_layers=1, bidirectional=False, lengths=None):
 def gru(x, h0, params, num_layers=1, bidirectional=False, lengths=None):
     """``torch.nn.GRU`` (batch_first=False): returns ``(output, h_n)``."""
     return _run_module(torch.nn.GRU, x, h0, params, num_layers, bidirectional, lengths)
+
+
+# ------------------------------------------------------------------ style transfer
+
+
+def gram_matrix(features: torch.Tensor) -> torch.Tensor:
+    """The Gram matrix of each sample's feature maps, normalised by C * H * W (Gatys et al.)."""
+    batch, channels, height, width = features.shape
+    flat = features.reshape(batch, channels, height * width)
+    return torch.bmm(flat, flat.transpose(1, 2)) / (channels * height * width)
+
+
+def total_variation(img: torch.Tensor) -> torch.Tensor:
+    return (img[..., 1:, :] - img[..., :-1, :]).abs().sum() + (img[..., :, 1:] - img[..., :, :-1]).abs().sum()
