@@ -12,7 +12,7 @@ import torch
 
 import torch_impl.models as torch_models
 from reference import models as numpy_models
-from torch_impl.residual import BasicBlock, Bottleneck
+from torch_impl.residual import Bottleneck
 
 from .assertions import as_numpy
 
@@ -130,5 +130,4 @@ CASES = (
 )
 
 BY_NAME = {case.name: case for case in CASES}
-# BasicBlock and Bottleneck are imported for the ResNet twins' layouts.
-__all__ = ["BY_NAME", "BasicBlock", "Bottleneck", "CASES", "ModelCase", "load_twin_state", "to_torch"]
+__all__ = ["BY_NAME", "CASES", "ModelCase", "load_twin_state", "to_torch"]
