@@ -1,5 +1,6 @@
-"""Run the suite on another implementation in a subprocess, as a user would, and read
-its verdict (exit code and summary table)."""
+"""Run the packaged checks on another implementation in a subprocess, as a user would
+(``pytest --pyargs gradparity --impl ...`` from a folder outside the checkout), and read
+its verdict: exit code, JSON report and output."""
 
 from __future__ import annotations
 
@@ -18,24 +19,36 @@ ROOT = Path(__file__).resolve().parent.parent
 @dataclass
 class SuiteRun:
     returncode: int
-    table: dict[str, dict[str, str]]
+    report: dict
     output: str
 
+    @property
+    def table(self) -> dict[str, dict[str, str]]:
+        """layer -> check -> verdict ('passed', 'FAILED', 'not implemented', ...)."""
+        return self.report.get("layers", {})
 
-def run_suite(tmp_path: Path, impl: str, *args: str) -> SuiteRun:
-    """``pytest --impl impl`` on this suite's checks, single process, fixed seed, no shrinking."""
+
+def suite_env() -> dict[str, str]:
+    """The environment of a run: this checkout importable even where it is not installed."""
+    return {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+
+def run_suite(tmp_path: Path, impl: str | None, *args: str, profile: str = "selftest", cwd: Path | None = None) -> SuiteRun:
+    """The checks on ``impl`` (None: no --impl), single process, ``profile`` (fixed seed,
+    no shrinking by default), started from ``cwd`` (default: an empty folder)."""
     report = tmp_path / "summary.json"
+    folder = cwd or tmp_path / "run"
+    folder.mkdir(exist_ok=True)
     command = [
-        sys.executable, "-m", "pytest", str(ROOT / "tests"), "--impl", impl, "--gradparity-json", str(report),
-        "--hypothesis-profile=selftest", "-p", "no:xdist", "-p", "no:cacheprovider", "-q", "--tb=line", *args,
+        sys.executable, "-m", "pytest", "-p", "gradparity.plugin", "--pyargs", "gradparity", *(["--impl", impl] if impl else []),
+        "--gradparity-json", str(report), f"--hypothesis-profile={profile}", "-p", "no:xdist", "-p", "no:cacheprovider",
+        "-q", "--tb=line", *args,
     ]
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-    table = json.loads(report.read_text()) if report.exists() else {}
-    return SuiteRun(done.returncode, table, done.stdout + done.stderr)
+    done = subprocess.run(command, cwd=folder, env=suite_env(), capture_output=True, text=True, timeout=600)
+    return SuiteRun(done.returncode, json.loads(report.read_text()) if report.exists() else {}, done.stdout + done.stderr)
 
 
 def only_with_default_impl(config: pytest.Config) -> None:
     """The self-tests check the suite, not the module under test: run them once, with the reference."""
-    if config.getoption("--impl") != "reference":
+    if config.getoption("--impl"):
         pytest.skip("suite self-test: runs with the default --impl only")

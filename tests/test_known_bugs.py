@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from .registry import CHECKS, LAYER_NAMES
+from gradparity.registry import LAYER_NAMES
+from gradparity.summary import CHECKS
+
 from .selftest import only_with_default_impl, run_suite
 
 BUG_MODULES = sorted(p for p in (Path(__file__).parent / "known_bugs").glob("*.py") if not p.name.startswith("_"))

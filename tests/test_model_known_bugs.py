@@ -9,9 +9,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from gradparity.model_cases import BY_NAME, load_twin_state
+from gradparity.model_checks import build_pair, compare_models
+
 from .known_model_bugs import MODEL_BUGS
-from .model_cases import BY_NAME, load_twin_state
-from .test_models import build_pair, compare_models
 
 BLOCK_BUGS = sorted(
     p for p in (Path(__file__).parent / "known_bugs").glob("*.py")

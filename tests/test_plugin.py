@@ -2,7 +2,9 @@
 
 from pathlib import Path
 
-from .registry import CHECKS, LAYER_NAMES
+from gradparity.registry import LAYER_NAMES
+from gradparity.summary import CHECKS
+
 from .selftest import only_with_default_impl, run_suite
 
 ONLY_CONV = str(Path(__file__).parent / "fixtures" / "only_conv.py")

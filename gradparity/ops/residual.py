@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 
 import torch_impl
 
-from ..op_entry import ErrorInput, OpEntry, Tolerance, normal_array
+from ..op_entry import ErrorInput, Feature, OpEntry, Tolerance, normal_array
 from ..sample import Sample
-from ..strategies import SEEDS, edge_or_range, make_array, value_kinds
+from ..strategies import SEEDS, edge_or_range, enabled, make_array, value_kinds
 
 EXPANSION = {"basic_block": 1, "bottleneck": 4}
 SHORTCUT = {"basic_block": "shortcut", "bottleneck": "downsample"}
@@ -115,7 +115,8 @@ def block_samples(kind: str):
     expansion = EXPANSION[kind]
 
     @st.composite
-    def samples(draw, *, for_gradcheck: bool = False) -> Sample:
+    def samples(draw, *, for_gradcheck: bool = False, features: frozenset[str] | None = None) -> Sample:
+        on = enabled(features)
         small = for_gradcheck  # gradcheck perturbs every element of x and params: a few hundred at most
         planes = draw(edge_or_range(1, (3 if kind == "basic_block" else 2) if small else 4), label="planes")
         out_channels = planes * expansion
@@ -129,10 +130,10 @@ def block_samples(kind: str):
         batch = draw(edge_or_range(1, 2 if small else 3), label="N")
         max_side = (4 if kind == "basic_block" else 3) if small else 6
         height, width = draw(edge_or_range(1, max_side), label="H"), draw(edge_or_range(1, max_side), label="W")
-        training = draw(st.booleans(), label="training")
+        training = draw(st.booleans(), label="training") if on("eval mode") else True
         # Batch statistics need two values per channel (PyTorch raises otherwise).
         assume(not training or batch * ((height - 1) // stride + 1) * ((width - 1) // stride + 1) > 1)
-        counters = draw(st.booleans(), label="num_batches_tracked given")
+        counters = draw(st.booleans(), label="num_batches_tracked given") if on("num_batches_tracked") else False
         seed = draw(SEEDS, label="seed")
         values = draw(value_kinds(for_gradcheck, extra=("near_constant",)), label="values")
         rng = np.random.default_rng(seed)
@@ -205,6 +206,22 @@ STRIDE_HINT = {
 }
 
 
+def _plain(kind: str, *, counters: bool = False):
+    def plain() -> Sample:
+        channels = 2 * EXPANSION[kind]
+        params = make_params(np.random.default_rng(0), kind, channels, 2, projects=False, counters=counters)
+        return Sample({"x": normal_array(2, channels, 4, 4), "params": params}, {"stride": 1, "training": True})
+
+    return plain
+
+
+def _features(kind: str) -> tuple[Feature, ...]:
+    return (
+        Feature("eval mode", "training", lambda s: s.changed(training=False)),
+        Feature("num_batches_tracked", probe=lambda s: _plain(kind, counters=True)()),
+    )
+
+
 def _entry(kind: str) -> OpEntry:
     return OpEntry(
         name=kind,
@@ -213,6 +230,8 @@ def _entry(kind: str) -> OpEntry:
         state_args=("params",),
         twin=getattr(torch_impl, kind),
         samples=block_samples(kind),
+        features=_features(kind),
+        plain_call=_plain(kind),
         error_inputs=_errors(kind),
         tolerances={"float32": FLOAT32_BLOCK},
         float64_only_values=NEAR_CONSTANT_FLOAT64_ONLY,

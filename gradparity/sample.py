@@ -42,6 +42,12 @@ def is_buffer(key: str) -> bool:
     return key.endswith(BUFFER_SUFFIXES)
 
 
+def is_counter(key: str) -> bool:
+    """A ``num_batches_tracked`` counter: an implementation may leave it alone or count
+    training batches in it, as ``nn.BatchNorm2d`` does (SPEC v2); neither is checked."""
+    return key.endswith(".num_batches_tracked")
+
+
 def describe(value: Any) -> str:
     if isinstance(value, np.ndarray):
         return f"{value.dtype}{value.shape}"
@@ -68,6 +74,10 @@ class Sample:
         arrays = {k: map_arrays(v, lambda a: a.astype(dtype) if is_float(a) else a) for k, v in self.arrays.items()}
         return Sample(arrays, dict(self.kwargs), self.seed, self.values, self.no_upstream)
 
+    def changed(self, arrays: dict[str, Any] | None = None, **kwargs: Any) -> Sample:
+        """A copy with some arrays and hyperparameters replaced (the features' probes)."""
+        return Sample({**self.arrays, **(arrays or {})}, {**self.kwargs, **kwargs}, self.seed, self.values, self.no_upstream)
+
     def array_copies(self) -> list[Any]:
         """Fresh copies, so that a layer that writes into its inputs cannot corrupt the sample."""
         return [map_arrays(v, np.copy) for v in self.arrays.values()]
@@ -87,17 +97,19 @@ class Sample:
             for name, v in self.arrays.items()
         ]
 
-    def call_args(self, signature: tuple[str, ...] | None, arrays=None) -> list:
+    def call_args(self, signature: tuple[str, ...] | None, arrays=None, limit: float = float("inf")) -> list:
         """Every argument, positionally, in the order of ``signature`` (default: the arrays,
         then the hyperparameters as drawn). Positional, because a learner's parameter names
-        may differ from the SPEC's; ``arrays`` replaces the sample's own (copies, tensors)."""
+        may differ from the SPEC's; ``arrays`` replaces the sample's own (copies, tensors).
+        ``limit``: how many the function takes; the rest are left off (they hold the API's
+        defaults: a feature whose parameter a function lacks is never drawn for it)."""
         values = {**self.kwargs, **dict(zip(self.arrays, self.arrays.values() if arrays is None else arrays))}
         names = signature or (*self.arrays, *self.kwargs)
         given = [i for i, name in enumerate(names) if name in values]
         gaps = [name for name in names[: given[-1]] if name not in values]
         if gaps or len(given) != len(values):
             raise ValueError(f"sample {self!r} does not fill the signature {names}")
-        return [values[name] for name in names[: given[-1] + 1]]
+        return [values[name] for name in names[: given[-1] + 1]][: int(min(limit, len(names)))]
 
     def upstream_rng(self) -> np.random.Generator:
         """The generator of upstream gradients: derived from the sample, never all ones."""

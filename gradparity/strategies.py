@@ -18,6 +18,8 @@ the kernel, depthwise groups.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from hypothesis import strategies as st
 
@@ -47,9 +49,9 @@ def make_array(rng: np.random.Generator, shape, values: str) -> np.ndarray:
     return rng.standard_normal(shape)
 
 
-def pairs(element: st.SearchStrategy[int]) -> st.SearchStrategy[int | tuple[int, int]]:
-    """An int, or an (h, w) pair: both spellings PyTorch takes."""
-    return st.one_of(element, st.tuples(element, element))
+def pairs(element: st.SearchStrategy[int], *, allowed: bool = True) -> st.SearchStrategy[int | tuple[int, int]]:
+    """An int, or an (h, w) pair: both spellings PyTorch takes (an int only if not ``allowed``)."""
+    return st.one_of(element, st.tuples(element, element)) if allowed else element
 
 
 def as_pair(value) -> tuple[int, int]:
@@ -66,3 +68,10 @@ def value_kinds(for_gradcheck: bool, *, has_kinks: bool = False, extra: tuple[st
 
 def shapes(*, min_dims: int = 1, max_dims: int = 4, max_side: int = 5) -> st.SearchStrategy[tuple[int, ...]]:
     return st.lists(edge_or_range(1, max_side), min_size=min_dims, max_size=max_dims).map(tuple)
+
+
+def enabled(features: frozenset[str] | None) -> Callable[[str], bool]:
+    """``on(name)``: whether the optional feature ``name`` may be drawn (``features`` None:
+    every feature, the full API). A strategy draws exactly as without features when all
+    are on, so derandomized profiles keep their examples."""
+    return lambda name: features is None or name in features

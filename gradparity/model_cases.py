@@ -4,7 +4,7 @@ the implementation under test (loaded from the twin's state_dict) and an input b
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -28,6 +28,9 @@ class ModelCase:
     summary_input: Callable[[tuple], dict[str, Any]]  # torchinfo.summary arguments for the inputs
     numpy_summary_args: Callable[[tuple], tuple]  # the NumPy model's summary(...) arguments for the inputs
     has_batch_norm: bool = False
+    # Optional features of its layers that the model uses (``op_entry.Feature`` names): an
+    # implementation that leaves one out cannot run the model.
+    needs_features: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         return f"ModelCase({self.name!r})"
@@ -62,6 +65,11 @@ def _tokens(steps: int, batch: int, vocab: int):
 
 
 CONV_LAYERS = ("conv2d", "batch_norm", "relu", "linear", "adaptive_avg_pool2d")
+RESNET_FEATURES = {
+    "conv2d": ("bias=None",),
+    "batch_norm": ("eval mode", "spatial inputs"),
+    "adaptive_avg_pool2d": ("pair output_size",),
+}
 CASES = (
     ModelCase(
         name="LeNet5",
@@ -93,6 +101,7 @@ CASES = (
         summary_input=lambda inputs: {"input_size": inputs[0].shape},
         numpy_summary_args=lambda inputs: (inputs[0].shape,),
         has_batch_norm=True,
+        needs_features={**RESNET_FEATURES, "basic_block": ("eval mode",)},
     ),
     ModelCase(
         name="ResNet-50-layout",
@@ -106,6 +115,7 @@ CASES = (
         summary_input=lambda inputs: {"input_size": inputs[0].shape},
         numpy_summary_args=lambda inputs: (inputs[0].shape,),
         has_batch_norm=True,
+        needs_features={**RESNET_FEATURES, "max_pool2d": ("padding",), "bottleneck": ("eval mode",)},
     ),
     ModelCase(
         name="SimpleRNN",
@@ -114,6 +124,7 @@ CASES = (
         make_inputs=_images((7, 3, 5)),
         run_twin=lambda twin, x: twin.classify(x),
         needs=("linear", "log_softmax"),
+        needs_features={"log_softmax": ("dim",)},
         summary_input=lambda inputs: {"input_data": (torch.zeros(inputs[0].shape[1:], dtype=torch.float64), torch.zeros(inputs[0].shape[1], 6, dtype=torch.float64))},
         numpy_summary_args=lambda inputs: (inputs[0].shape[1:],),
     ),
@@ -124,6 +135,11 @@ CASES = (
         make_inputs=_tokens(steps=6, batch=4, vocab=12),
         run_twin=lambda twin, tokens, lengths: twin(tokens, lengths),
         needs=("embedding", "lstm", "dropout", "linear"),
+        needs_features={
+            "embedding": ("padding_idx",),
+            "lstm": ("bidirectional", "lengths", "h0=None", "None upstream gradients"),
+            "dropout": ("eval mode",),
+        },
         summary_input=lambda inputs: {"input_data": (torch.as_tensor(inputs[0]), torch.as_tensor(inputs[1]))},
         numpy_summary_args=lambda inputs: (inputs[0].shape, inputs[1]),
     ),

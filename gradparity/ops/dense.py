@@ -7,19 +7,21 @@ from hypothesis import strategies as st
 
 import torch_impl
 
-from ..op_entry import ErrorInput, OpEntry, normal_array
+from ..op_entry import ErrorInput, Feature, OpEntry, normal_array
 from ..sample import Sample
-from ..strategies import SEEDS, edge_or_range, make_array, shapes, value_kinds
+from ..strategies import SEEDS, edge_or_range, enabled, make_array, shapes, value_kinds
 
 
 @st.composite
-def linear_samples(draw, *, for_gradcheck: bool = False) -> Sample:
-    leading = draw(shapes(min_dims=0, max_dims=3, max_side=3 if for_gradcheck else 4), label="leading shape")
+def linear_samples(draw, *, for_gradcheck: bool = False, features: frozenset[str] | None = None) -> Sample:
+    on = enabled(features)
+    ranks = {"min_dims": 0, "max_dims": 3} if on("x not 2-D") else {"min_dims": 1, "max_dims": 1}
+    leading = draw(shapes(**ranks, max_side=3 if for_gradcheck else 4), label="leading shape")
     in_features = draw(edge_or_range(1, 6), label="in_features")
     out_features = draw(edge_or_range(1, 6), label="out_features")
     seed, values = draw(SEEDS, label="seed"), draw(value_kinds(for_gradcheck), label="values")
     rng = np.random.default_rng(seed)
-    bias = make_array(rng, (out_features,), values) if draw(st.booleans(), label="bias") else None
+    bias = make_array(rng, (out_features,), values) if not on("bias=None") or draw(st.booleans(), label="bias") else None
     arrays = {"x": make_array(rng, (*leading, in_features), values), "weight": make_array(rng, (out_features, in_features), values), "bias": bias}
     return Sample(arrays, {}, seed, values)
 
@@ -28,9 +30,10 @@ def elementwise_samples(*, extra_values: tuple[str, ...] = (), has_kinks: bool =
     """``x`` of any shape (with a ``dim`` for softmax-like layers)."""
 
     @st.composite
-    def samples(draw, *, for_gradcheck: bool = False) -> Sample:
+    def samples(draw, *, for_gradcheck: bool = False, features: frozenset[str] | None = None) -> Sample:
         shape = draw(shapes(min_dims=1, max_dims=4, max_side=4 if for_gradcheck else 5), label="shape")
-        kwargs = {"dim": draw(st.integers(-len(shape), len(shape) - 1), label="dim")} if with_dim else {}
+        dims = st.integers(-len(shape), len(shape) - 1) if enabled(features)("dim") else st.just(-1)
+        kwargs = {"dim": draw(dims, label="dim")} if with_dim else {}
         seed = draw(SEEDS, label="seed")
         values = draw(value_kinds(for_gradcheck, has_kinks=has_kinks, extra=extra_values), label="values")
         return Sample({"x": make_array(np.random.default_rng(seed), shape, values)}, kwargs, seed, values)
@@ -39,13 +42,14 @@ def elementwise_samples(*, extra_values: tuple[str, ...] = (), has_kinks: bool =
 
 
 @st.composite
-def embedding_samples(draw, *, for_gradcheck: bool = False) -> Sample:
+def embedding_samples(draw, *, for_gradcheck: bool = False, features: frozenset[str] | None = None) -> Sample:
     num_embeddings = draw(edge_or_range(1, 6), label="num_embeddings")
     dim = draw(edge_or_range(1, 5), label="embedding_dim")
     index_shape = draw(shapes(min_dims=1, max_dims=3, max_side=4), label="indices shape")
     index_dtype = draw(st.sampled_from(["int64", "int32", "uint8"]), label="indices dtype")
     # The padding row's gradient is zero by definition, not by calculus: gradcheck cannot have it.
-    paddings = st.none() if for_gradcheck else st.one_of(st.none(), st.integers(-num_embeddings, num_embeddings - 1))
+    drawn = not for_gradcheck and enabled(features)("padding_idx")
+    paddings = st.one_of(st.none(), st.integers(-num_embeddings, num_embeddings - 1)) if drawn else st.none()
     padding_idx = draw(paddings, label="padding_idx")
     seed, values = draw(SEEDS, label="seed"), draw(value_kinds(for_gradcheck), label="values")
     rng = np.random.default_rng(seed)
@@ -56,10 +60,10 @@ def embedding_samples(draw, *, for_gradcheck: bool = False) -> Sample:
 
 
 @st.composite
-def dropout_samples(draw, *, for_gradcheck: bool = False) -> Sample:
+def dropout_samples(draw, *, for_gradcheck: bool = False, features: frozenset[str] | None = None) -> Sample:
     shape = draw(shapes(min_dims=1, max_dims=4, max_side=4 if for_gradcheck else 5), label="shape")
     p = draw(st.one_of(st.sampled_from([0.0, 0.5, 1.0]), st.floats(0.0, 0.95)), label="p")
-    training = draw(st.booleans(), label="training")
+    training = draw(st.booleans(), label="training") if enabled(features)("eval mode") else True
     seed, values = draw(SEEDS, label="seed"), draw(value_kinds(for_gradcheck), label="values")
     rng = np.random.default_rng(seed)
     # The mask is given, so that NumPy and PyTorch drop the same units.
@@ -92,6 +96,8 @@ def _activation(name: str, *, extra_values=(), has_kinks=False, with_dim=False) 
         array_args=("x",),
         twin=getattr(torch_impl, name),
         samples=elementwise_samples(extra_values=extra_values, has_kinks=has_kinks, with_dim=with_dim),
+        features=(Feature("dim", "dim", lambda s: s.changed(dim=0)),) if with_dim else (),
+        plain_call=lambda: Sample({"x": normal_array(3, 4)}, {"dim": -1} if with_dim else {}),
         error_inputs=errors,
         hints={"out": ACTIVATION_HINTS[name], "dx": ACTIVATION_HINTS[name]},
     )
@@ -103,6 +109,11 @@ ENTRIES: tuple[OpEntry, ...] = (
         array_args=("x", "weight", "bias"),
         twin=torch_impl.linear,
         samples=linear_samples,
+        features=(
+            Feature("bias=None", "bias", lambda s: s.changed({"bias": None})),
+            Feature("x not 2-D", probe=lambda s: s.changed({"x": normal_array(2, 3, 4)})),
+        ),
+        plain_call=lambda: Sample({"x": normal_array(3, 4), "weight": normal_array(2, 4), "bias": normal_array(2)}),
         error_inputs=(
             ErrorInput("x with the wrong in_features", (normal_array(2, 4), normal_array(3, 5)), {}, ValueError, "x"),
             ErrorInput("weight that is not 2-D", (normal_array(2, 4), normal_array(3, 4, 1)), {}, ValueError, "weight"),
@@ -125,6 +136,8 @@ ENTRIES: tuple[OpEntry, ...] = (
         grad_args=("weight",),
         twin=torch_impl.embedding,
         samples=embedding_samples,
+        features=(Feature("padding_idx", "padding_idx", lambda s: s.changed(padding_idx=1)),),
+        plain_call=lambda: Sample({"indices": np.array([[0, 2], [1, 2]]), "weight": normal_array(4, 3)}, {"padding_idx": None}),
         error_inputs=(
             ErrorInput("index out of range", (np.array([0, 5]), normal_array(5, 2)), {}, ValueError, "indices"),
             ErrorInput("float indices", (np.array([0.0, 1.0]), normal_array(5, 2)), {}, TypeError, "indices"),
@@ -142,6 +155,8 @@ ENTRIES: tuple[OpEntry, ...] = (
         signature=DROPOUT_SIGNATURE,
         twin=torch_impl.dropout,
         samples=dropout_samples,
+        features=(Feature("eval mode", "training", lambda s: s.changed(training=False)),),
+        plain_call=lambda: Sample({"x": normal_array(3, 4), "mask": normal_array(3, 4) > 0}, {"p": 0.5, "training": True}),
         error_inputs=(
             ErrorInput("p above 1", (normal_array(2, 3),), {"p": 1.5}, ValueError, "p"),
             ErrorInput("a float mask", (normal_array(2, 3), 0.5, True, np.ones((2, 3))), {}, TypeError, "mask"),

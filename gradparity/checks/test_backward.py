@@ -5,10 +5,11 @@ import torch
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from .assertions import as_numpy, assert_array_like, assert_gradient
-from .layer_calls import copies, draw_upstream, run_backward, run_forward, run_twin
-from .registry import REGISTRY
-from .sample import flatten
+from ..assertions import as_numpy, assert_array_like, assert_gradient
+from ..layer_calls import copies, draw_upstream, run_backward, run_forward, run_twin
+from ..plugin import check_settings
+from ..registry import REGISTRY
+from ..sample import flatten
 
 pytestmark = pytest.mark.check("backward")
 
@@ -23,20 +24,21 @@ def autograd_gradients(outputs, upstream, leaves, device):
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("entry", REGISTRY, ids=lambda e: e.name)
+@check_settings
 @given(data=st.data())
-def test_backward(impl, entry, dtype, device, data):
+def test_backward(impl, contract, entry, dtype, device, data):
     forward, backward = impl.get(entry.forward_name, entry.backward_name)
-    sample = data.draw(entry.samples(), label=entry.name)
+    sample = data.draw(entry.samples(features=impl.features(entry)), label=entry.name)
     assume(entry.compares(sample, dtype))
     sample = sample.astype(dtype)
-    outputs, cache = run_forward(entry, forward, sample)
+    outputs, cache = run_forward(entry, forward, sample, contract=contract)
     tensors = sample.tensors(device, entry.gradient_args)
     twin_outputs = run_twin(entry, tensors, sample)
     for name, actual, wanted in zip(entry.outputs, outputs, twin_outputs):
         assert_array_like(entry, name, actual, as_numpy(wanted), sample)  # else no shared upstream gradient
 
     upstream = draw_upstream(entry, sample, outputs)
-    grads = run_backward(entry, backward, copies(upstream), cache)
+    grads = run_backward(entry, backward, copies(upstream), cache, contract=contract, sample=sample)
 
     given_tensors = dict(zip(entry.array_args, tensors))
     leaves = [

@@ -8,30 +8,31 @@ from hypothesis import strategies as st
 
 import torch_impl
 
-from ..op_entry import ErrorInput, OpEntry, Tolerance, normal_array
+from ..op_entry import ErrorInput, Feature, OpEntry, Tolerance, normal_array
 from ..sample import Sample
-from ..strategies import SEEDS, as_pair, edge_or_range, make_array, pairs, value_kinds
+from ..strategies import SEEDS, as_pair, edge_or_range, enabled, make_array, pairs, value_kinds
 
 # ---------------------------------------------------------------------------- conv2d
 
 
 @st.composite
-def conv2d_samples(draw, *, for_gradcheck: bool = False) -> Sample:
+def conv2d_samples(draw, *, for_gradcheck: bool = False, features: frozenset[str] | None = None) -> Sample:
     small = for_gradcheck  # gradcheck costs two forward passes per input element
+    on = enabled(features)
     batch = draw(edge_or_range(1, 2 if small else 3), label="N")
-    depthwise = draw(st.booleans(), label="depthwise")
-    groups = draw(st.integers(1, 3), label="groups")
+    depthwise = draw(st.booleans(), label="depthwise") if on("groups") else False
+    groups = draw(st.integers(1, 3), label="groups") if on("groups") else 1
     in_per_group = 1 if depthwise else draw(edge_or_range(1, 2 if small else 3), label="C_in/groups")
     out_per_group = draw(edge_or_range(1, 2 if small else 3), label="C_out/groups")
     kernel = draw(st.tuples(edge_or_range(1, 3), edge_or_range(1, 3 if small else 4)), label="kernel")
-    stride = draw(pairs(edge_or_range(1, 3)), label="stride")
-    dilation = draw(pairs(edge_or_range(1, 2)), label="dilation")
+    stride = draw(pairs(edge_or_range(1, 3), allowed=on("pair arguments")), label="stride")
+    dilation = draw(pairs(edge_or_range(1, 2), allowed=on("pair arguments")), label="dilation") if on("dilation") else 1
     span = [as_pair(dilation)[a] * (kernel[a] - 1) + 1 for a in (0, 1)]
-    if as_pair(stride) == (1, 1) and draw(st.booleans(), label="string padding"):
+    if as_pair(stride) == (1, 1) and on("string padding") and draw(st.booleans(), label="string padding"):
         padding = draw(st.sampled_from(["same", "valid"]), label="padding")
         pads = [(span[a] - 1) if padding == "same" else 0 for a in (0, 1)]  # total of both sides
     else:
-        padding = draw(pairs(st.integers(0, 2)), label="padding")
+        padding = draw(pairs(st.integers(0, 2), allowed=on("pair arguments")), label="padding")
         pads = [2 * as_pair(padding)[a] for a in (0, 1)]
     # The smallest input that holds one window: the kernel as large as the padded input.
     size = [draw(edge_or_range(max(1, span[a] - pads[a]), max(1, span[a] - pads[a]) + (3 if small else 5)), label=("H", "W")[a]) for a in (0, 1)]
@@ -43,7 +44,7 @@ def conv2d_samples(draw, *, for_gradcheck: bool = False) -> Sample:
     out_channels = groups * out_per_group
     x = make_array(rng, (batch, channels, *size), values)
     weight = make_array(rng, (out_channels, in_per_group, *kernel), values)
-    bias = make_array(rng, (out_channels,), values) if draw(st.booleans(), label="bias") else None
+    bias = make_array(rng, (out_channels,), values) if not on("bias=None") or draw(st.booleans(), label="bias") else None
     kwargs = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
     return Sample({"x": x, "weight": weight, "bias": bias}, kwargs, seed, values)
 
@@ -66,20 +67,23 @@ def pooled_size(size: int, kernel: int, stride: int, pad: int, dilation: int, ce
 
 
 @st.composite
-def _pool_geometry(draw, *, with_dilation: bool, for_gradcheck: bool):
-    kernel = draw(st.tuples(edge_or_range(1, 3), edge_or_range(1, 4)), label="kernel_size")
-    stride = draw(st.one_of(st.none(), pairs(edge_or_range(1, 4))), label="stride")
-    dilation = draw(pairs(edge_or_range(1, 2)), label="dilation") if with_dilation else 1
-    padding = draw(pairs(st.integers(0, 2)), label="padding")
+def _pool_geometry(draw, *, with_dilation: bool, for_gradcheck: bool, on):
+    kernel = draw(st.tuples(edge_or_range(1, 3), edge_or_range(1, 4)) if on("pair arguments") else edge_or_range(1, 3), label="kernel_size")
+    strides_drawn = pairs(edge_or_range(1, 4), allowed=on("pair arguments"))
+    stride = draw(st.one_of(st.none(), strides_drawn) if on("stride=None") else strides_drawn, label="stride")
+    dilation = draw(pairs(edge_or_range(1, 2), allowed=on("pair arguments")), label="dilation") if with_dilation and on("dilation") else 1
+    padding = draw(pairs(st.integers(0, 2), allowed=on("pair arguments")), label="padding") if on("padding") else 0
+    kernels = as_pair(kernel)
     # PyTorch requires padding <= kernel // 2 on each axis.
-    padding = tuple(min(as_pair(padding)[a], kernel[a] // 2) for a in (0, 1))
-    ceil_mode = draw(st.booleans(), label="ceil_mode")
+    pads = tuple(min(as_pair(padding)[a], kernels[a] // 2) for a in (0, 1))
+    padding = pads if on("pair arguments") else pads[0]  # an int: the kernel is square then
+    ceil_mode = draw(st.booleans(), label="ceil_mode") if on("ceil_mode") else False
     strides, dilations = as_pair(stride if stride is not None else kernel), as_pair(dilation)
-    span = [dilations[a] * (kernel[a] - 1) + 1 for a in (0, 1)]
-    size = [draw(edge_or_range(max(1, span[a] - 2 * padding[a]), max(1, span[a] - 2 * padding[a]) + (4 if for_gradcheck else 7)), label=("H", "W")[a]) for a in (0, 1)]
+    span = [dilations[a] * (kernels[a] - 1) + 1 for a in (0, 1)]
+    size = [draw(edge_or_range(max(1, span[a] - 2 * pads[a]), max(1, span[a] - 2 * pads[a]) + (4 if for_gradcheck else 7)), label=("H", "W")[a]) for a in (0, 1)]
     for a in (0, 1):
-        out = pooled_size(size[a], kernel[a], strides[a], padding[a], dilations[a], ceil_mode)
-        assume(every_window_reads_input(size[a], kernel[a], strides[a], padding[a], dilations[a], out))
+        out = pooled_size(size[a], kernels[a], strides[a], pads[a], dilations[a], ceil_mode)
+        assume(every_window_reads_input(size[a], kernels[a], strides[a], pads[a], dilations[a], out))
     return kernel, stride, padding, dilation, ceil_mode, size
 
 
@@ -92,35 +96,33 @@ def _pool_input(draw, size, *, for_gradcheck: bool, has_ties: bool):
 
 
 @st.composite
-def max_pool2d_samples(draw, *, for_gradcheck: bool = False) -> Sample:
-    kernel, stride, padding, dilation, ceil_mode, size = draw(_pool_geometry(with_dilation=True, for_gradcheck=for_gradcheck))
+def max_pool2d_samples(draw, *, for_gradcheck: bool = False, features: frozenset[str] | None = None) -> Sample:
+    geometry = _pool_geometry(with_dilation=True, for_gradcheck=for_gradcheck, on=enabled(features))
+    kernel, stride, padding, dilation, ceil_mode, size = draw(geometry)
     x, seed, values = _pool_input(draw, size, for_gradcheck=for_gradcheck, has_ties=True)
     kwargs = {"kernel_size": kernel, "stride": stride, "padding": padding, "dilation": dilation, "ceil_mode": ceil_mode}
     return Sample({"x": x}, kwargs, seed, values)
 
 
 @st.composite
-def avg_pool2d_samples(draw, *, for_gradcheck: bool = False) -> Sample:
-    kernel, stride, padding, _, ceil_mode, size = draw(_pool_geometry(with_dilation=False, for_gradcheck=for_gradcheck))
-    count_include_pad = draw(st.booleans(), label="count_include_pad")
+def avg_pool2d_samples(draw, *, for_gradcheck: bool = False, features: frozenset[str] | None = None) -> Sample:
+    on = enabled(features)
+    kernel, stride, padding, _, ceil_mode, size = draw(_pool_geometry(with_dilation=False, for_gradcheck=for_gradcheck, on=on))
+    count_include_pad = draw(st.booleans(), label="count_include_pad") if on("count_include_pad=False") else True
     x, seed, values = _pool_input(draw, size, for_gradcheck=for_gradcheck, has_ties=False)
     kwargs = {"kernel_size": kernel, "stride": stride, "padding": padding, "ceil_mode": ceil_mode, "count_include_pad": count_include_pad}
     return Sample({"x": x}, kwargs, seed, values)
 
 
 @st.composite
-def adaptive_avg_pool2d_samples(draw, *, for_gradcheck: bool = False) -> Sample:
+def adaptive_avg_pool2d_samples(draw, *, for_gradcheck: bool = False, features: frozenset[str] | None = None) -> Sample:
+    on = enabled(features)
     limit = 5 if for_gradcheck else 9
     size = draw(st.tuples(edge_or_range(1, limit), edge_or_range(1, limit)), label="H, W")
     # Output sizes that divide the input, that do not (overlapping windows), and larger ones.
-    out_axis = [st.integers(1, size[a] + 2) for a in (0, 1)]
-    output_size = draw(
-        st.one_of(
-            st.integers(1, max(size) + 2),
-            st.tuples(st.one_of(st.none(), out_axis[0]), st.one_of(st.none(), out_axis[1])),
-        ),
-        label="output_size",
-    )
+    out_axis = [st.one_of(st.none(), st.integers(1, size[a] + 2)) if on("None in output_size") else st.integers(1, size[a] + 2) for a in (0, 1)]
+    sizes = [st.integers(1, max(size) + 2), *([st.tuples(*out_axis)] if on("pair output_size") else [])]
+    output_size = draw(st.one_of(*sizes), label="output_size")
     x, seed, values = _pool_input(draw, size, for_gradcheck=for_gradcheck, has_ties=False)
     return Sample({"x": x}, {"output_size": output_size}, seed, values)
 
@@ -161,6 +163,39 @@ def _pool_errors(*, with_dilation: bool) -> tuple[ErrorInput, ...]:
     return errors
 
 
+def _conv_plain() -> Sample:
+    return Sample({"x": normal_array(2, 2, 5, 5), "weight": normal_array(3, 2, 3, 3), "bias": normal_array(3)}, {"stride": 1, "padding": 1, "dilation": 1, "groups": 1})
+
+
+CONV_FEATURES = (
+    Feature("pair arguments", probe=lambda s: s.changed(stride=(1, 2), padding=(1, 0))),
+    Feature("string padding", "padding", lambda s: s.changed(padding="same")),
+    Feature("dilation", "dilation", lambda s: s.changed(dilation=2)),
+    Feature("groups", "groups", lambda s: s.changed({"weight": normal_array(4, 1, 3, 3), "bias": normal_array(4)}, groups=2)),
+    Feature("bias=None", "bias", lambda s: s.changed({"bias": None})),
+)
+
+
+def _pool_plain(*, with_dilation: bool):
+    def plain() -> Sample:
+        kwargs = {"kernel_size": 2, "stride": 2, "padding": 0, "dilation": 1, "ceil_mode": False} if with_dilation else {"kernel_size": 2, "stride": 2, "padding": 0, "ceil_mode": False, "count_include_pad": True}
+        return Sample({"x": normal_array(2, 2, 6, 6)}, kwargs)
+
+    return plain
+
+
+def _pool_features(*, with_dilation: bool) -> tuple[Feature, ...]:
+    features = (
+        Feature("pair arguments", probe=lambda s: s.changed(kernel_size=(2, 3), stride=(2, 1))),
+        Feature("stride=None", "stride", lambda s: s.changed(stride=None)),
+        Feature("padding", "padding", lambda s: s.changed(padding=1)),
+        Feature("ceil_mode", "ceil_mode", lambda s: s.changed(kernel_size=3, ceil_mode=True)),
+    )
+    if with_dilation:
+        return (*features, Feature("dilation", "dilation", lambda s: s.changed(dilation=2)))
+    return (*features, Feature("count_include_pad=False", "count_include_pad", lambda s: s.changed(padding=1, count_include_pad=False)))
+
+
 CONV_FLOAT32 = Tolerance(
     1e-5, 1e-4,
     "float32 sums of up to ~100 products of values up to 3, accumulated in another order "
@@ -173,6 +208,8 @@ ENTRIES: tuple[OpEntry, ...] = (
         array_args=("x", "weight", "bias"),
         twin=torch_impl.conv2d,
         samples=conv2d_samples,
+        features=CONV_FEATURES,
+        plain_call=_conv_plain,
         error_inputs=_conv_errors(),
         tolerances={"float32": CONV_FLOAT32},
         hints={
@@ -189,6 +226,8 @@ ENTRIES: tuple[OpEntry, ...] = (
         array_args=("x",),
         twin=torch_impl.max_pool2d,
         samples=max_pool2d_samples,
+        features=_pool_features(with_dilation=True),
+        plain_call=_pool_plain(with_dilation=True),
         error_inputs=_pool_errors(with_dilation=True),
         hints={
             "out": "Padding is -inf (never the maximum); ceil_mode keeps a last window only if it starts inside "
@@ -202,6 +241,8 @@ ENTRIES: tuple[OpEntry, ...] = (
         array_args=("x",),
         twin=torch_impl.avg_pool2d,
         samples=avg_pool2d_samples,
+        features=_pool_features(with_dilation=False),
+        plain_call=_pool_plain(with_dilation=False),
         error_inputs=_pool_errors(with_dilation=False),
         hints={
             "out": "count_include_pad=True divides by the window size including padding but not the ceil-mode "
@@ -214,6 +255,11 @@ ENTRIES: tuple[OpEntry, ...] = (
         array_args=("x",),
         twin=torch_impl.adaptive_avg_pool2d,
         samples=adaptive_avg_pool2d_samples,
+        features=(
+            Feature("pair output_size", probe=lambda s: s.changed(output_size=(2, 3))),
+            Feature("None in output_size", probe=lambda s: s.changed(output_size=(None, 2))),
+        ),
+        plain_call=lambda: Sample({"x": normal_array(2, 2, 5, 5)}, {"output_size": 2}),
         error_inputs=(
             ErrorInput("zero output size", (normal_array(1, 2, 4, 4),), {"output_size": 0}, ValueError, "output_size"),
             ErrorInput("integer-typed input", (np.ones((1, 2, 4, 4), dtype=np.int64),), {"output_size": 2}, TypeError, "x"),

@@ -3,7 +3,8 @@
 An entry names the layer (its functions are ``NAME_forward``/``NAME_backward``), its array
 arguments in order, which of them get gradients, the PyTorch twin, a strategy of valid
 calls, per-dtype tolerances (each loosening with its reason), the bad inputs it must
-reject, and hints: the classic cause of a mismatch in one output or gradient.
+reject, hints (the classic cause of a mismatch in one output or gradient), and its
+optional features: what a learner's first version may leave out (``Feature``).
 """
 
 from __future__ import annotations
@@ -45,6 +46,19 @@ class ErrorInput:
 
 
 @dataclass(frozen=True)
+class Feature:
+    """An optional part of a layer's API that a learner-sized implementation may leave out
+    (pair hyperparameters, dilation, ``bias=None``, ...). The strategy draws it only for
+    implementations that support it: one whose forward has no ``parameter`` (counted by
+    position: a learner's names may differ) does not, nor one whose forward or backward
+    raises on ``probe``, the entry's plain call changed to use the feature."""
+
+    name: str  # as the summary table says it: "passed (without dilation, groups)"
+    parameter: str | None = None
+    probe: Callable[[Sample], Sample] | None = None
+
+
+@dataclass(frozen=True)
 class OpEntry:
     name: str
     array_args: tuple[str, ...]  # every array argument of the forward, in order
@@ -66,6 +80,9 @@ class OpEntry:
     float32_compares: Callable[[Sample], bool] | None = None
     # Arrays the forward updates in place when training (batch norm's running statistics).
     state_args: tuple[str, ...] = ()
+    # Optional features, and a tiny call that uses none of them (each probe changes it).
+    features: tuple[Feature, ...] = ()
+    plain_call: Callable[[], Sample] | None = None
 
     @property
     def gradient_args(self) -> tuple[str, ...]:
@@ -90,6 +107,9 @@ class OpEntry:
         if dtype == "float64":
             return True
         return sample.values not in self.float64_only_values and (self.float32_compares is None or self.float32_compares(sample))
+
+    def feature(self, name: str) -> Feature:
+        return next(feature for feature in self.features if feature.name == name)
 
     def tolerance(self, dtype: str) -> Tolerance:
         return self.tolerances.get(dtype, DEFAULT_TOLERANCES[dtype])

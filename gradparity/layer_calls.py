@@ -1,18 +1,33 @@
-"""Calling an implementation's layer pair, and its twin, the same way in every check."""
+"""Calling an implementation's layer pair, and its twin, the same way in every check.
+
+An implementation's functions are called positionally, up to the number of arguments
+each takes (``api.positional_capacity``): a learner's parameter names may differ from the
+API's, and a learner-sized function may stop before the optional ones. Every call runs
+under the item's ``Contract``, which judges the RuntimeWarnings it raises.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from .registry import OpEntry
+from .api import positional_capacity
+from .contract import Contract
+from .op_entry import OpEntry
 from .sample import Sample
 
 
-def run_forward(entry: OpEntry, forward, sample: Sample, arrays=None) -> tuple[list, object]:
+def forward_args(entry: OpEntry, forward, sample: Sample, arrays=None) -> list:
+    """The forward's arguments for ``sample``, as many as ``forward`` takes."""
+    return sample.call_args(entry.signature, sample.array_copies() if arrays is None else arrays, positional_capacity(forward))
+
+
+def run_forward(entry: OpEntry, forward, sample: Sample, arrays=None, *, contract: Contract) -> tuple[list, object]:
     """``(outputs, cache)``; a forward must return its outputs then the cache."""
     __tracebackhide__ = True
-    result = forward(*sample.call_args(entry.signature, sample.array_copies() if arrays is None else arrays))
+    args = forward_args(entry, forward, sample, arrays)
+    with contract.watching(entry.name, entry.forward_name, lambda: f"{entry.forward_name}{sample!r}"):
+        result = forward(*args)
     if not isinstance(result, tuple) or len(result) < 2:
         raise AssertionError(
             f"{entry.name}: {entry.forward_name} returned {type(result).__name__}, but should return (out, cache)"
@@ -26,10 +41,11 @@ def run_forward(entry: OpEntry, forward, sample: Sample, arrays=None) -> tuple[l
     return outputs, cache
 
 
-def run_backward(entry: OpEntry, backward, upstream: list[np.ndarray], cache) -> list:
+def run_backward(entry: OpEntry, backward, upstream: list, cache, *, contract: Contract, sample: Sample) -> list:
     """The gradients as a list in the order of the array arguments."""
     __tracebackhide__ = True
-    grads = backward(*upstream, cache)
+    with contract.watching(entry.name, entry.backward_name, lambda: f"{entry.forward_name}{sample!r}"):
+        grads = backward(*upstream, cache)
     grads = list(grads) if isinstance(grads, tuple) else [grads]
     if len(grads) != len(entry.gradient_args):
         raise AssertionError(
@@ -55,4 +71,3 @@ def copies(arrays: list) -> list:
 def run_twin(entry: OpEntry, tensors: list[torch.Tensor | None], sample: Sample) -> list[torch.Tensor]:
     result = entry.twin(*sample.call_args(entry.signature, tensors))
     return list(result) if isinstance(result, tuple) else [result]
-

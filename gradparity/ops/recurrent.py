@@ -6,28 +6,31 @@ lengths all equal, all 1 or mixed (unsorted), and leave some upstream gradients 
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from hypothesis import strategies as st
 
 import torch_impl
 
-from ..op_entry import ErrorInput, OpEntry, Tolerance, normal_array
+from ..op_entry import ErrorInput, Feature, OpEntry, Tolerance, normal_array
 from ..sample import Sample
-from ..strategies import SEEDS, edge_or_range, make_array, value_kinds
+from ..strategies import SEEDS, edge_or_range, enabled, make_array, value_kinds
 
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 # float32 rounding compounds through the time steps and layers of the recurrence.
 FLOAT32_RECURRENT = Tolerance(1e-5, 5e-5, "float32 rounding compounds through up to 4 time steps and 3 layers")
 
 
-def _nonlinearities(kind: str, for_gradcheck: bool) -> st.SearchStrategy[str]:
+def _nonlinearities(kind: str, for_gradcheck: bool, on) -> st.SearchStrategy[str]:
     # gradcheck keeps to tanh: finite differences across ReLU's kink at 0 are meaningless.
-    return st.just("tanh") if for_gradcheck else st.sampled_from(["tanh", "relu"])
+    return st.just("tanh") if for_gradcheck or not on("relu") else st.sampled_from(["tanh", "relu"])
 
 
 def cell_samples(kind: str):
     @st.composite
-    def samples(draw, *, for_gradcheck: bool = False) -> Sample:
+    def samples(draw, *, for_gradcheck: bool = False, features: frozenset[str] | None = None) -> Sample:
+        on = enabled(features)
         batch = draw(edge_or_range(1, 3), label="N")
         inputs, hidden = draw(edge_or_range(1, 4), label="I"), draw(edge_or_range(1, 4), label="H")
         seed, values = draw(SEEDS, label="seed"), draw(value_kinds(for_gradcheck), label="values")
@@ -36,14 +39,14 @@ def cell_samples(kind: str):
         arrays = {"x": make_array(rng, (batch, inputs), values), "h": make_array(rng, (batch, hidden), values)}
         if kind == "lstm":
             arrays["c"] = make_array(rng, (batch, hidden), values)
-        has_bias = draw(st.booleans(), label="bias")
+        has_bias = draw(st.booleans(), label="bias") if on("no bias") else True
         arrays |= {
             "weight_ih": make_array(rng, (rows, inputs), values),
             "weight_hh": make_array(rng, (rows, hidden), values),
             "bias_ih": make_array(rng, (rows,), values) if has_bias else None,
             "bias_hh": make_array(rng, (rows,), values) if has_bias else None,
         }
-        kwargs = {"nonlinearity": draw(_nonlinearities(kind, for_gradcheck), label="nonlinearity")} if kind == "rnn" else {}
+        kwargs = {"nonlinearity": draw(_nonlinearities(kind, for_gradcheck, on), label="nonlinearity")} if kind == "rnn" else {}
         return Sample(arrays, kwargs, seed, values)
 
     return samples
@@ -66,24 +69,25 @@ def make_params(rng, kind: str, inputs: int, hidden: int, num_layers: int, num_d
 
 def sequence_samples(kind: str, outputs: tuple[str, ...]):
     @st.composite
-    def samples(draw, *, for_gradcheck: bool = False) -> Sample:
+    def samples(draw, *, for_gradcheck: bool = False, features: frozenset[str] | None = None) -> Sample:
+        on = enabled(features)
         small = for_gradcheck  # gradcheck perturbs every parameter: keep them few
         steps, batch = draw(edge_or_range(1, 3 if small else 4), label="T"), draw(edge_or_range(1, 2 if small else 3), label="N")
         inputs = draw(edge_or_range(1, 2 if small else 3), label="I")
         hidden = draw(edge_or_range(1, 2 if small else 3), label="H")
-        num_layers = draw(edge_or_range(1, 2 if small else 3), label="num_layers")
-        bidirectional = draw(st.booleans(), label="bidirectional")
-        has_bias = draw(st.booleans(), label="bias")
+        num_layers = draw(edge_or_range(1, 2 if small else 3), label="num_layers") if on("several layers") else 1
+        bidirectional = draw(st.booleans(), label="bidirectional") if on("bidirectional") else False
+        has_bias = draw(st.booleans(), label="bias") if on("no bias") else True
         seed, values = draw(SEEDS, label="seed"), draw(value_kinds(for_gradcheck), label="values")
         rng = np.random.default_rng(seed)
         num_directions = 2 if bidirectional else 1
         state_shape = (num_layers * num_directions, batch, hidden)
         arrays = {"x": make_array(rng, (steps, batch, inputs), values)}
-        arrays["h0"] = make_array(rng, state_shape, values) if draw(st.booleans(), label="h0 given") else None
+        arrays["h0"] = make_array(rng, state_shape, values) if not on("h0=None") or draw(st.booleans(), label="h0 given") else None
         if kind == "lstm":
-            arrays["c0"] = make_array(rng, state_shape, values) if draw(st.booleans(), label="c0 given") else None
+            arrays["c0"] = make_array(rng, state_shape, values) if not on("h0=None") or draw(st.booleans(), label="c0 given") else None
         arrays["params"] = make_params(rng, kind, inputs, hidden, num_layers, num_directions, has_bias, values)
-        spread = draw(st.sampled_from(["none", "all equal", "all 1", "mixed"]), label="lengths")
+        spread = draw(st.sampled_from(["none", "all equal", "all 1", "mixed"]), label="lengths") if on("lengths") else "none"
         arrays["lengths"] = {
             "none": None,
             "all equal": np.full(batch, steps),
@@ -92,8 +96,9 @@ def sequence_samples(kind: str, outputs: tuple[str, ...]):
         }[spread]
         kwargs = {"num_layers": num_layers, "bidirectional": bidirectional}
         if kind == "rnn":
-            kwargs = {"num_layers": num_layers, "nonlinearity": draw(_nonlinearities(kind, for_gradcheck), label="nonlinearity"), "bidirectional": bidirectional}
-        no_upstream = tuple(sorted(draw(st.sets(st.sampled_from(outputs)), label="outputs without upstream gradient")))
+            kwargs = {"num_layers": num_layers, "nonlinearity": draw(_nonlinearities(kind, for_gradcheck, on), label="nonlinearity"), "bidirectional": bidirectional}
+        unused = draw(st.sets(st.sampled_from(outputs)), label="outputs without upstream gradient") if on("None upstream gradients") else ()
+        no_upstream = tuple(sorted(unused))
         return Sample(arrays, kwargs, seed, values, no_upstream)
 
     return samples
@@ -157,6 +162,51 @@ LENGTHS_HINT = (
 )
 
 
+def _cell_plain(kind: str):
+    def plain() -> Sample:
+        rows = GATES[kind] * 3
+        states = {"x": normal_array(2, 4), "h": normal_array(2, 3), **({"c": normal_array(2, 3)} if kind == "lstm" else {})}
+        weights = {"weight_ih": normal_array(rows, 4), "weight_hh": normal_array(rows, 3), "bias_ih": normal_array(rows), "bias_hh": normal_array(rows)}
+        return Sample(states | weights, {"nonlinearity": "tanh"} if kind == "rnn" else {})
+
+    return plain
+
+
+def _cell_features(kind: str) -> tuple[Feature, ...]:
+    no_bias = Feature("no bias", probe=lambda s: s.changed({"bias_ih": None, "bias_hh": None}))
+    if kind == "rnn":
+        return (no_bias, Feature("relu", "nonlinearity", lambda s: s.changed(nonlinearity="relu")))
+    return (no_bias,)
+
+
+def _sequence_plain(kind: str, *, num_layers: int = 1, bidirectional: bool = False, bias: bool = True):
+    def plain() -> Sample:
+        directions = 2 if bidirectional else 1
+        states = {"h0": normal_array(num_layers * directions, 2, 3)}
+        if kind == "lstm":
+            states["c0"] = normal_array(num_layers * directions, 2, 3)
+        params = make_params(np.random.default_rng(0), kind, 2, 3, num_layers, directions, bias, "normal")
+        kwargs = {"num_layers": num_layers, **({"nonlinearity": "tanh"} if kind == "rnn" else {}), "bidirectional": bidirectional}
+        return Sample({"x": normal_array(3, 2, 2), **states, "params": params, "lengths": None}, kwargs)
+
+    return plain
+
+
+def _sequence_features(kind: str, outputs: tuple[str, ...]) -> tuple[Feature, ...]:
+    def rebuilt(**options):  # the plain call of a larger module: every array changes with it
+        return lambda s: _sequence_plain(kind, **options)()
+
+    features = (
+        Feature("several layers", "num_layers", rebuilt(num_layers=2)),
+        Feature("bidirectional", "bidirectional", rebuilt(bidirectional=True)),
+        Feature("lengths", "lengths", lambda s: s.changed({"lengths": np.array([3, 1])})),
+        Feature("h0=None", probe=lambda s: s.changed({state: None for state in ("h0", "c0") if state in s.arrays})),
+        Feature("no bias", probe=rebuilt(bias=False)),
+        Feature("None upstream gradients", probe=lambda s: dataclasses.replace(s, no_upstream=outputs[1:])),
+    )
+    return (*features, Feature("relu", "nonlinearity", lambda s: s.changed(nonlinearity="relu"))) if kind == "rnn" else features
+
+
 def _cell_entry(kind: str, outputs: tuple[str, ...]) -> OpEntry:
     states = ("x", "h", "c") if kind == "lstm" else ("x", "h")
     return OpEntry(
@@ -165,6 +215,8 @@ def _cell_entry(kind: str, outputs: tuple[str, ...]) -> OpEntry:
         outputs=outputs,
         twin=getattr(torch_impl, f"{kind}_cell"),
         samples=cell_samples(kind),
+        features=_cell_features(kind),
+        plain_call=_cell_plain(kind),
         error_inputs=_cell_errors(kind),
         tolerances={"float32": FLOAT32_RECURRENT},
         hints={name: CELL_HINTS[kind] for name in ("h_next", "c_next", "dx", "dh", "dc", "dweight_ih", "dweight_hh", "dbias_ih", "dbias_hh")},
@@ -182,6 +234,8 @@ def _sequence_entry(kind: str, outputs: tuple[str, ...]) -> OpEntry:
         outputs=outputs,
         twin=getattr(torch_impl, kind),
         samples=sequence_samples(kind, outputs),
+        features=_sequence_features(kind, outputs),
+        plain_call=_sequence_plain(kind),
         error_inputs=_sequence_errors(kind),
         tolerances={"float32": FLOAT32_RECURRENT},
         hints={

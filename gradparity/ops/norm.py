@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 
 import torch_impl
 
-from ..op_entry import ErrorInput, OpEntry, Tolerance, normal_array
+from ..op_entry import ErrorInput, Feature, OpEntry, Tolerance, normal_array
 from ..sample import Sample
-from ..strategies import SEEDS, edge_or_range, make_array, shapes, value_kinds
+from ..strategies import SEEDS, edge_or_range, enabled, make_array, shapes, value_kinds
 
 NORM_VALUES = ("near_constant",)
 EPS = st.sampled_from([1e-5, 1e-3])
@@ -23,16 +23,19 @@ FLOAT32_NORM = Tolerance(1e-4, 3e-4, "float32 rounding magnified up to 1 / sqrt(
 
 
 @st.composite
-def batch_norm_samples(draw, *, for_gradcheck: bool = False) -> Sample:
-    rank = draw(st.integers(2, 4), label="rank")
+def batch_norm_samples(draw, *, for_gradcheck: bool = False, features: frozenset[str] | None = None) -> Sample:
+    on = enabled(features)
+    rank = draw(st.integers(2, 4), label="rank") if on("spatial inputs") else 2
     batch = draw(edge_or_range(1, 4), label="N")
     channels = draw(edge_or_range(1, 4), label="C")
     spatial = draw(shapes(min_dims=rank - 2, max_dims=rank - 2, max_side=3 if for_gradcheck else 4), label="spatial")
     # Training with running statistics (the in-place update) is drawn twice as often: it
     # is where the momentum and variance conventions live.
-    mode = draw(st.sampled_from(["train, running stats", "train, running stats", "train", "eval, running stats", "eval"]), label="mode")
+    modes = ["train, running stats", "train, running stats", "train", "eval, running stats", "eval"]
+    modes = [m for m in modes if (on("eval mode") or m.startswith("train")) and (on("no running stats") or m.endswith("running stats"))]
+    mode = draw(st.sampled_from(modes), label="mode")
     training, tracked = mode.startswith("train"), mode.endswith("running stats")
-    affine = draw(st.booleans(), label="affine")
+    affine = draw(st.booleans(), label="affine") if on("affine=False") else True
     # Batch statistics need two values per channel (PyTorch raises otherwise).
     assume(not (training or not tracked) or batch * int(np.prod(spatial)) > 1)
     momentum = draw(st.one_of(st.sampled_from([0.1, 0.0, 1.0]), st.floats(0.0, 1.0)), label="momentum")
@@ -51,9 +54,10 @@ def batch_norm_samples(draw, *, for_gradcheck: bool = False) -> Sample:
 
 
 @st.composite
-def layer_norm_samples(draw, *, for_gradcheck: bool = False) -> Sample:
+def layer_norm_samples(draw, *, for_gradcheck: bool = False, features: frozenset[str] | None = None) -> Sample:
+    on = enabled(features)
     shape = draw(shapes(min_dims=1, max_dims=4, max_side=3 if for_gradcheck else 5), label="shape")
-    normalized_dims = draw(st.integers(1, len(shape)), label="normalized dims")
+    normalized_dims = draw(st.integers(1, len(shape)), label="normalized dims") if on("several normalized axes") else 1
     normalized = tuple(shape[-normalized_dims:])
     spelling = draw(st.sampled_from(["tuple", "list", "int"] if normalized_dims == 1 else ["tuple", "list"]), label="spelling")
     normalized_shape = {"tuple": normalized, "list": list(normalized), "int": normalized[0]}[spelling]
@@ -62,8 +66,8 @@ def layer_norm_samples(draw, *, for_gradcheck: bool = False) -> Sample:
     rng = np.random.default_rng(seed)
     arrays = {
         "x": make_array(rng, shape, values),
-        "weight": make_array(rng, normalized, "normal") if draw(st.booleans(), label="weight") else None,
-        "bias": make_array(rng, normalized, "normal") if draw(st.booleans(), label="bias") else None,
+        "weight": make_array(rng, normalized, "normal") if not on("no weight or bias") or draw(st.booleans(), label="weight") else None,
+        "bias": make_array(rng, normalized, "normal") if not on("no weight or bias") or draw(st.booleans(), label="bias") else None,
     }
     return Sample(arrays, {"normalized_shape": normalized_shape, "eps": draw(EPS, label="eps")}, seed, values)
 
@@ -91,6 +95,28 @@ def _layer_norm_errors() -> tuple[ErrorInput, ...]:
     )
 
 
+def _batch_norm_plain() -> Sample:
+    arrays = {"x": normal_array(4, 3), "weight": normal_array(3), "bias": normal_array(3), "running_mean": np.zeros(3), "running_var": np.ones(3)}
+    return Sample(arrays, {"training": True, "momentum": 0.1, "eps": 1e-5})
+
+
+BATCH_NORM_FEATURES = (
+    Feature("eval mode", "training", lambda s: s.changed(training=False)),
+    Feature("affine=False", probe=lambda s: s.changed({"weight": None, "bias": None})),
+    Feature("no running stats", probe=lambda s: s.changed({"running_mean": None, "running_var": None})),
+    Feature("spatial inputs", probe=lambda s: s.changed({"x": normal_array(2, 3, 2, 2)})),
+)
+
+
+def _layer_norm_plain() -> Sample:
+    return Sample({"x": normal_array(2, 3, 4), "weight": normal_array(4), "bias": normal_array(4)}, {"normalized_shape": (4,), "eps": 1e-5})
+
+
+LAYER_NORM_FEATURES = (
+    Feature("no weight or bias", probe=lambda s: s.changed({"weight": None, "bias": None})),
+    Feature("several normalized axes", probe=lambda s: s.changed({"weight": normal_array(3, 4), "bias": normal_array(3, 4)}, normalized_shape=(3, 4))),
+)
+
 STATISTICS_HINT = (
     "Normalise with the biased variance (divide by n) and put eps inside the square root: (x - mean) / sqrt(var + eps)."
 )
@@ -103,6 +129,8 @@ ENTRIES: tuple[OpEntry, ...] = (
         state_args=("running_mean", "running_var"),
         twin=torch_impl.batch_norm,
         samples=batch_norm_samples,
+        features=BATCH_NORM_FEATURES,
+        plain_call=_batch_norm_plain,
         error_inputs=_batch_norm_errors(),
         tolerances={"float32": FLOAT32_NORM},
         hints={
@@ -119,6 +147,8 @@ ENTRIES: tuple[OpEntry, ...] = (
         signature=("x", "normalized_shape", "weight", "bias", "eps"),
         twin=torch_impl.layer_norm,
         samples=layer_norm_samples,
+        features=LAYER_NORM_FEATURES,
+        plain_call=_layer_norm_plain,
         error_inputs=_layer_norm_errors(),
         tolerances={"float32": FLOAT32_NORM},
         hints={"out": STATISTICS_HINT + " Statistics run over the last len(normalized_shape) axes, per sample."},

@@ -11,11 +11,16 @@ from hypothesis import strategies as st
 
 import torch_impl
 
-from ..op_entry import ErrorInput, OpEntry, Tolerance, normal_array
+from ..op_entry import ErrorInput, Feature, OpEntry, Tolerance, normal_array
 from ..sample import Sample
-from ..strategies import SEEDS, edge_or_range, make_array, shapes, value_kinds
+from ..strategies import SEEDS, edge_or_range, enabled, make_array, shapes, value_kinds
 
 REDUCTIONS = st.sampled_from(["mean", "sum", "none"])
+REDUCTION = Feature("reduction", "reduction", lambda s: s.changed(reduction="none"))
+
+
+def reductions(on) -> st.SearchStrategy[str]:
+    return REDUCTIONS if on("reduction") else st.just("mean")
 
 # Per-element losses are never negative, so their float32 sums cannot cancel: the error
 # stays a few ulps of the sum, but summation order differs from PyTorch's.
@@ -26,20 +31,21 @@ def class_loss_samples(first: str, *, extra_values: tuple[str, ...] = ()):
     """``(first, target)``: ``(N, C)`` scores and ``(N,)`` integer classes."""
 
     @st.composite
-    def samples(draw, *, for_gradcheck: bool = False) -> Sample:
+    def samples(draw, *, for_gradcheck: bool = False, features: frozenset[str] | None = None) -> Sample:
+        on = enabled(features)
         rows = draw(edge_or_range(1, 6), label="N")
         classes = draw(edge_or_range(1, 6), label="C")
         target_dtype = draw(st.sampled_from(["int64", "int32", "int16"]), label="target dtype")
         # ignore_index may be a real class (then that class is ignored) or out of range.
-        ignore_index = draw(st.one_of(st.just(-100), st.integers(0, classes - 1)), label="ignore_index")
-        ignored = draw(st.sampled_from(["none", "some", "all"]), label="ignored targets")
+        ignore_index = draw(st.one_of(st.just(-100), st.integers(0, classes - 1)), label="ignore_index") if on("ignore_index") else -100
+        ignored = draw(st.sampled_from(["none", "some", "all"]), label="ignored targets") if on("ignore_index") else "none"
         seed = draw(SEEDS, label="seed")
         values = draw(value_kinds(for_gradcheck, extra=extra_values), label="values")
         rng = np.random.default_rng(seed)
         target = rng.integers(0, classes, size=rows)
         if ignored != "none":
             target[rng.random(rows) < 0.5 if ignored == "some" else slice(None)] = ignore_index
-        reduction = draw(REDUCTIONS, label="reduction")
+        reduction = draw(reductions(on), label="reduction")
         if for_gradcheck and reduction == "mean" and np.all(target == ignore_index):
             reduction = "sum"  # the all-ignored mean is NaN: nothing there to differentiate
         arrays = {first: make_array(rng, (rows, classes), values), "target": target.astype(target_dtype)}
@@ -50,16 +56,16 @@ def class_loss_samples(first: str, *, extra_values: tuple[str, ...] = ()):
 
 
 @st.composite
-def mse_samples(draw, *, for_gradcheck: bool = False) -> Sample:
+def mse_samples(draw, *, for_gradcheck: bool = False, features: frozenset[str] | None = None) -> Sample:
     shape = draw(shapes(min_dims=1, max_dims=3, max_side=4), label="shape")
     seed, values = draw(SEEDS, label="seed"), draw(value_kinds(for_gradcheck), label="values")
     rng = np.random.default_rng(seed)
     arrays = {"input": make_array(rng, shape, values), "target": make_array(rng, shape, values)}
-    return Sample(arrays, {"reduction": draw(REDUCTIONS, label="reduction")}, seed, values)
+    return Sample(arrays, {"reduction": draw(reductions(enabled(features)), label="reduction")}, seed, values)
 
 
 @st.composite
-def bce_samples(draw, *, for_gradcheck: bool = False) -> Sample:
+def bce_samples(draw, *, for_gradcheck: bool = False, features: frozenset[str] | None = None) -> Sample:
     shape = draw(shapes(min_dims=1, max_dims=3, max_side=4), label="shape")
     seed = draw(SEEDS, label="seed")
     values = draw(value_kinds(for_gradcheck, extra=("large",)), label="values")
@@ -67,7 +73,7 @@ def bce_samples(draw, *, for_gradcheck: bool = False) -> Sample:
     # Probabilities in [0, 1], a third of them exactly 0 or 1 (hard labels).
     target = np.where(rng.random(shape) < 1 / 3, rng.integers(0, 2, size=shape), rng.random(shape)).astype(np.float64)
     arrays = {"logits": make_array(rng, shape, values), "target": target}
-    return Sample(arrays, {"reduction": draw(REDUCTIONS, label="reduction")}, seed, values)
+    return Sample(arrays, {"reduction": draw(reductions(enabled(features)), label="reduction")}, seed, values)
 
 
 def _class_loss_errors(first: str) -> tuple[ErrorInput, ...]:
@@ -93,6 +99,20 @@ def _paired_errors(first: str) -> tuple[ErrorInput, ...]:
     )
 
 
+def _class_loss_plain(first: str):
+    return lambda: Sample({first: normal_array(3, 4), "target": np.array([0, 3, 1])}, {"reduction": "mean", "ignore_index": -100})
+
+
+CLASS_LOSS_FEATURES = (
+    REDUCTION,
+    Feature("ignore_index", "ignore_index", lambda s: s.changed({"target": np.array([0, -100, 1])})),
+)
+
+
+def _paired_plain(first: str, target: np.ndarray):
+    return lambda: Sample({first: normal_array(3, 4), "target": target}, {"reduction": "mean"})
+
+
 IGNORED_HINT = (
     "Rows whose target is ignore_index contribute 0 and are left out of the mean's count; if every row is "
     "ignored, 'mean' is NaN (0/0) as in PyTorch, with a zero gradient."
@@ -105,6 +125,8 @@ ENTRIES: tuple[OpEntry, ...] = (
         grad_args=("logits",),
         twin=torch_impl.cross_entropy,
         samples=class_loss_samples("logits", extra_values=("large",)),
+        features=CLASS_LOSS_FEATURES,
+        plain_call=_class_loss_plain("logits"),
         error_inputs=_class_loss_errors("logits"),
         hints={
             "out": "log_softmax needs the row max subtracted (logits of 1e4 overflow exp). " + IGNORED_HINT,
@@ -117,6 +139,8 @@ ENTRIES: tuple[OpEntry, ...] = (
         grad_args=("log_probs",),
         twin=torch_impl.nll_loss,
         samples=class_loss_samples("log_probs"),
+        features=CLASS_LOSS_FEATURES,
+        plain_call=_class_loss_plain("log_probs"),
         error_inputs=_class_loss_errors("log_probs"),
         hints={"out": "The loss is -log_probs[n, target[n]]. " + IGNORED_HINT, "dlog_probs": IGNORED_HINT},
     ),
@@ -125,6 +149,8 @@ ENTRIES: tuple[OpEntry, ...] = (
         array_args=("input", "target"),
         twin=torch_impl.mse_loss,
         samples=mse_samples,
+        features=(REDUCTION,),
+        plain_call=_paired_plain("input", normal_array(3, 4, dtype=np.float64) + 1),
         error_inputs=_paired_errors("input"),
         tolerances={"float32": FLOAT32_SUMS},
         hints={"dinput": "dinput = 2 (input - target) * dloss (/ numel for 'mean').", "dtarget": "dtarget = -dinput."},
@@ -135,6 +161,8 @@ ENTRIES: tuple[OpEntry, ...] = (
         grad_args=("logits",),
         twin=torch_impl.binary_cross_entropy_with_logits,
         samples=bce_samples,
+        features=(REDUCTION,),
+        plain_call=_paired_plain("logits", np.linspace(0, 1, 12).reshape(3, 4)),
         error_inputs=_paired_errors("logits"),
         tolerances={"float32": FLOAT32_SUMS},
         # Float32 logits of 1e4 carry only ~1e-3 of absolute precision, and PyTorch's

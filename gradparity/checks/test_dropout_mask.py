@@ -5,7 +5,7 @@ with bounds that cannot flake."""
 import numpy as np
 import pytest
 
-from .registry import BY_NAME
+from ..registry import BY_NAME
 
 pytestmark = pytest.mark.check("forward")
 UNITS = 1_000_000

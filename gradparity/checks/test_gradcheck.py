@@ -11,17 +11,20 @@ from torch.autograd.gradcheck import GradcheckError
 
 from torch_impl import numpy_op
 
-from .layer_calls import run_backward
-from .registry import REGISTRY
+from ..assertions import as_numpy, assert_array_like
+from ..layer_calls import forward_args, run_backward
+from ..plugin import check_settings
+from ..registry import REGISTRY
 
 pytestmark = pytest.mark.check("gradcheck")
 
 
 @pytest.mark.parametrize("entry", REGISTRY, ids=lambda e: e.name)
+@check_settings
 @given(data=st.data())
-def test_gradcheck(impl, entry, data):
+def test_gradcheck(impl, contract, entry, data):
     forward, backward = impl.get(entry.forward_name, entry.backward_name)
-    sample = data.draw(entry.samples(for_gradcheck=True), label=entry.name)
+    sample = data.draw(entry.samples(for_gradcheck=True, features=impl.features(entry)), label=entry.name)
     tensors = sample.tensors("cpu", entry.gradient_args)
     # The bridge passes flat tensors: one per array, one per entry of a dict argument.
     by_name = dict(zip(entry.array_args, tensors))
@@ -39,15 +42,20 @@ def test_gradcheck(impl, entry, data):
         return list(args.values())
 
     def forward_flat(*flat_arrays):
-        return forward(*sample.call_args(entry.signature, rebuild(flat_arrays)))
+        with contract.watching(entry.name, entry.forward_name, lambda: f"{entry.forward_name}{sample!r}"):
+            return forward(*forward_args(entry, forward, sample, rebuild(flat_arrays)))
 
     def backward_flat(*upstream_and_cache):
         *upstream, cache = upstream_and_cache
-        grads = dict(zip(entry.gradient_args, run_backward(entry, backward, upstream, cache)))
-        return tuple(
+        grads = dict(zip(entry.gradient_args, run_backward(entry, backward, upstream, cache, contract=contract, sample=sample)))
+        flat_grads = [
             None if grads.get(name) is None else (grads[name] if key is None else grads[name].get(key))  # buffers: no gradient
             for name, key in slots
-        )
+        ]
+        for label, grad, tensor in zip(labels, flat_grads, flat):
+            if grad is not None and tensor is not None:  # the same words as the backward check, not autograd's
+                assert_array_like(entry, f"d{label}", grad, as_numpy(tensor), sample)
+        return tuple(flat_grads)
 
     layer = numpy_op(forward_flat, backward_flat)
     varied = [i for i, t in enumerate(flat) if t is not None and t.requires_grad]

@@ -17,14 +17,14 @@ FLOAT32_SUMS = Tolerance(1e-5, 1e-5, "float32 sums of up to a few hundred terms,
 
 
 @st.composite
-def gram_samples(draw, *, for_gradcheck: bool = False) -> Sample:
+def gram_samples(draw, *, for_gradcheck: bool = False, features: frozenset[str] | None = None) -> Sample:
     shape = draw(st.tuples(edge_or_range(1, 3), edge_or_range(1, 4), edge_or_range(1, 4), edge_or_range(1, 4)), label="features shape")
     seed, values = draw(SEEDS, label="seed"), draw(value_kinds(for_gradcheck), label="values")
     return Sample({"features": make_array(np.random.default_rng(seed), shape, values)}, {}, seed, values)
 
 
 @st.composite
-def total_variation_samples(draw, *, for_gradcheck: bool = False) -> Sample:
+def total_variation_samples(draw, *, for_gradcheck: bool = False, features: frozenset[str] | None = None) -> Sample:
     shape = draw(shapes(min_dims=2, max_dims=4, max_side=4 if for_gradcheck else 6), label="img shape")
     seed = draw(SEEDS, label="seed")
     # |difference| has a kink at 0: gradcheck draws values no two of which are equal.

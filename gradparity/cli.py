@@ -1,0 +1,164 @@
+"""The ``gradparity`` command: check an implementation from any folder, or list the API.
+
+    gradparity check my_layers.py [rnn_layers.py ...] [--layer conv2d] [-n auto]
+    gradparity list
+
+``check`` runs the packaged checks with pytest in a child process (so that a learner's
+module, its imports and its warnings cannot disturb the report) and prints what a learner
+needs: the per-layer table, one line per failure, and the advisory notes. It exits 0 only
+when at least one layer was checked and every checked layer passed; 1 on a mismatch; 5
+when nothing was checked; 2 when the implementation cannot be loaded or the run breaks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from . import __version__, api
+
+PROFILES = ("learner", "ci", "thorough")
+PACKAGE_DIR = Path(__file__).resolve().parent
+EXIT_USAGE = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gradparity", description="Check NumPy deep-learning layers written from scratch against PyTorch.")
+    parser.add_argument("--version", action="version", version=f"gradparity {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{check,list}")
+
+    check = commands.add_parser("check", help="check an implementation (a .py file or a module) against PyTorch")
+    check.add_argument("impl", nargs="+", metavar="FILE_OR_MODULE", help="your layers: .py files (merged in order) or importable module names")
+    check.add_argument("--layer", action="append", metavar="NAME", help="check only this layer (repeatable)")
+    check.add_argument("-n", dest="workers", metavar="N|auto", help="run the checks in N processes (auto: one per core)")
+    check.add_argument("--profile", choices=PROFILES, default="learner", help="examples per property: learner 20 (default), ci 30 derandomized, thorough 300")
+    check.add_argument("--json", metavar="PATH", help="also write the report as JSON")
+    check.add_argument("--strict", action="store_true", help="fail what is not implemented, and require every optional feature")
+    check.add_argument("--full-api", action="store_true", help="require every optional feature (pairs, dilation, groups, ...)")
+    check.add_argument("--check-contract", action="store_true", help="fail on undocumented bad-input errors and RuntimeWarnings too")
+    check.add_argument("-v", "--verbose", action="store_true", help="print the full failure messages")
+
+    commands.add_parser("list", help="list every layer of the API with its signatures")
+    return parser
+
+
+# --------------------------------------------------------------------------------- list
+
+
+def list_api() -> int:
+    from .registry import BY_NAME
+
+    print("Every layer is a pair: NAME_forward(...) -> (outputs..., cache) and NAME_backward(d_outputs..., cache).")
+    print("Define the ones you have written in your module; the others are reported 'not implemented'.\n")
+    for layer in api.layer_names():
+        entry = BY_NAME.get(layer)
+        forward, backward = f"{layer}_forward", f"{layer}_backward"
+        outputs = ", ".join((*entry.outputs, "cache")) if entry else "out, cache"
+        grads = ", ".join(f"d{name}" for name in entry.gradient_args) if entry else "gradients"
+        print(f"{layer}")
+        print(f"  {forward}{api.signature(forward)} -> ({outputs})")
+        print(f"  {backward}{api.signature(backward)} -> ({grads})")
+        if entry and entry.features:
+            print(f"  optional: {', '.join(feature.name for feature in entry.features)}")
+    return 0
+
+
+# -------------------------------------------------------------------------------- check
+
+
+def _pytest_command(args: argparse.Namespace, ini: Path, report: Path) -> list[str]:
+    command = [sys.executable, "-m", "pytest", "-p", "gradparity.plugin", "--pyargs", "gradparity"]
+    for spec in args.impl:
+        command += ["--impl", spec]
+    for layer in args.layer or []:
+        command += ["--layer", layer]
+    if args.workers:
+        command += ["-n", args.workers]
+    # An empty ini of our own: the learner's pytest settings (addopts, filterwarnings) do
+    # not apply to these checks; -q and no tracebacks, since the report is read from JSON.
+    command += ["-c", str(ini), "--rootdir", str(ini.parent), "-p", "no:cacheprovider", "-q", "--tb=no", "--no-header"]
+    command += [f"--hypothesis-profile={args.profile}", "--gradparity-json", str(report)]
+    command += [flag for flag, on in (("--impl-strict", args.strict), ("--full-api", args.full_api), ("--check-contract", args.check_contract)) if on]
+    return command
+
+
+def _first_line(message: str, layer: str = "") -> str:
+    """The message's first line, without the layer's name the table already gives."""
+    line = message.strip().splitlines()[0] if message.strip() else "(no message)"
+    return line.removeprefix(f"{layer}: ") if layer else line
+
+
+def _detail(message: str) -> list[str]:
+    """The message's lines after the first, up to hypothesis's own report of the example
+    (the ``call:`` line already says everything needed to reproduce it)."""
+    lines = message.strip().splitlines()[1:]
+    end = next((i for i, line in enumerate(lines) if line.startswith("Falsifying example")), len(lines))
+    return [line.strip() for line in lines[:end] if line.strip()]
+
+
+def _print_report(report: dict, verbose: bool) -> None:
+    if report["table"]:
+        print(f"gradparity: {report['implementation']}")
+    for line in report["table"]:
+        print(line)
+    failures, seen = [], set()
+    for failure in report["failures"]:
+        key = (failure["layer"], failure["check"], _first_line(failure["message"]))
+        if key not in seen:
+            seen.add(key)
+            failures.append(failure)
+    if failures:
+        print(f"\n{len(failures)} failure{'s' if len(failures) > 1 else ''}:")
+        for failure in failures:
+            where = failure["where"]
+            outside = where and not Path(where.rsplit(":", 1)[0]).resolve().is_relative_to(PACKAGE_DIR)
+            location = f" ({where})" if outside else ""
+            print(f"  {failure['layer']} {failure['check']}: {_first_line(failure['message'], failure['layer'])}{location}")
+            if verbose:
+                for line in _detail(failure["message"]):
+                    print(f"      {line}")
+        if not verbose:
+            print("Run with -v for the full messages (the call, the worst element, the tolerance and a hint).")
+    if report["advisories"]:
+        print("\nAdvisory (fails only with --check-contract):")
+        for note in report["advisories"]:
+            print(f"  {note['layer']} {note['check']}: {note['note']}")
+            if verbose and note["example"]:
+                print(f"      e.g. {_first_line(note['example'], note['layer'])}")
+                for line in _detail(note["example"]):
+                    print(f"      {line}")
+
+
+def check(args: argparse.Namespace) -> int:
+    with tempfile.TemporaryDirectory(prefix="gradparity-") as scratch:
+        ini, report_path = Path(scratch) / "pytest.ini", Path(scratch) / "report.json"
+        ini.write_text("[pytest]\n")
+        done = subprocess.run(_pytest_command(args, ini, report_path), capture_output=True, text=True, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+        report = json.loads(report_path.read_text()) if report_path.exists() else None
+    if report is None or done.returncode not in (0, 1, 5):
+        # A usage error (an --impl that cannot be loaded, an unknown --layer) or a broken run.
+        output = (done.stdout + done.stderr).strip()
+        errors = [line.removeprefix("ERROR: ") for line in output.splitlines() if line.startswith("ERROR: ")]
+        print("gradparity: " + ("\n".join(errors) if errors else f"the run failed (pytest exit {done.returncode}):\n{output[-4000:]}"), file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2))
+    _print_report(report, args.verbose)
+    if done.returncode == 1 and not report["failures"]:  # a failure outside the layers' checks
+        print(f"\nthe run failed outside the layer checks:\n{(done.stdout + done.stderr).strip()[-4000:]}", file=sys.stderr)
+    if report["nothing_checked"]:
+        print(f"\n{report['nothing_checked']}", file=sys.stderr)
+        return 5
+    return 1 if done.returncode == 1 or report["failures"] else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "list":
+        return list_api()
+    return check(args)

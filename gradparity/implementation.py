@@ -1,0 +1,164 @@
+"""Load the implementation under test (``--impl``, once or repeated) and look its functions up."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from . import api
+
+NOT_IMPLEMENTED = "not implemented"
+NOT_CHECKED = "not checked"
+REFERENCE = "reference"
+
+
+class ImplementationError(Exception):
+    """An implementation that cannot be loaded: a missing file, an import that raises,
+    or two files defining the same API name. The message is for the user, whole."""
+
+
+def _load_file(spec: str, path: Path) -> ModuleType:
+    init = path / "__init__.py" if path.is_dir() else path
+    if not init.is_file():
+        raise ImplementationError(f"--impl {spec}: no such file {init}")
+    # The learner's folder goes on sys.path so that their module can import its siblings.
+    folder = str(path.parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    name = f"gradparity_impl_{path.stem}"
+    module_spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=[str(path)] if path.is_dir() else None)
+    assert module_spec is not None and module_spec.loader is not None
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[name] = module
+    try:
+        module_spec.loader.exec_module(module)
+    except Exception as error:
+        raise ImplementationError(f"--impl {spec}: importing it raised {type(error).__name__}: {error}") from error
+    return module
+
+
+def resolve(spec: str, base: Path) -> str:
+    """``spec`` with a relative file path made absolute against ``base`` (the folder pytest
+    or the command was started from); module names unchanged."""
+    path = Path(spec).expanduser()
+    if spec.endswith(".py") or (base / path).exists() or path.exists():
+        return str((base / path).resolve())
+    return spec
+
+
+def load_one(spec: str) -> ModuleType:
+    """Import ``spec``: a path to a ``.py`` file (or a package folder), or a dotted module name."""
+    path = Path(spec)
+    if spec.endswith(".py") or path.exists():
+        return _load_file(spec, path.resolve())
+    try:
+        return importlib.import_module(spec)
+    except ImportError as error:
+        raise ImplementationError(f"--impl {spec}: cannot import it ({error}); pass a module name or a path to a .py file") from error
+
+
+def merge(modules: list[tuple[str, ModuleType]]) -> ModuleType:
+    """One module with the public names of several, in order. An API function defined by two
+    of them (as different functions) is an error naming both."""
+    merged = ModuleType("gradparity_impl", f"merged from {', '.join(spec for spec, _ in modules)}")
+    origin: dict[str, str] = {}
+    for spec, module in modules:
+        for name in dir(module):
+            if name.startswith("_"):
+                continue
+            value = getattr(module, name)
+            if name in api.function_names() and name in origin and getattr(merged, name) is not value:
+                raise ImplementationError(f"--impl: {name} is defined by both {origin[name]} and {spec}; keep one of them")
+            if not hasattr(merged, name):
+                setattr(merged, name, value)
+                origin[name] = spec
+    merged.__gradparity_sources__ = [spec for spec, _ in modules]  # type: ignore[attr-defined]
+    return merged
+
+
+def load(specs: list[str]) -> ModuleType:
+    loaded = [(spec, load_one(spec)) for spec in specs]
+    return loaded[0][1] if len(loaded) == 1 else merge(loaded)
+
+
+class Implementation:
+    """The module under test. A name it does not define is *not implemented*: the test
+    skips with that reason, or fails under ``strict``.
+
+    ``full_api``: every optional feature of every layer is drawn; otherwise a layer is
+    checked on the features it supports (``features.unsupported_features``).
+    ``contract``: bad-input errors and RuntimeWarnings fail (``contract.Contract``).
+    The reference's own run always has both."""
+
+    def __init__(self, module: ModuleType, label: str, *, strict: bool = False, full_api: bool = False, contract: bool = False) -> None:
+        self.module, self.label, self.strict = module, label, strict
+        is_reference = module.__name__ == REFERENCE
+        self.full_api, self.contract = full_api or strict or is_reference, contract or is_reference
+        self._unsupported: dict[str, dict[str, str]] = {}
+
+    def __repr__(self) -> str:
+        return f"Implementation({self.label!r})"
+
+    def defines(self, name: str) -> bool:
+        return callable(getattr(self.module, name, None))
+
+    def defined_api_names(self) -> list[str]:
+        return sorted(name for name in api.function_names() if self.defines(name))
+
+    def get(self, *names: str):
+        missing = [name for name in names if not self.defines(name)]
+        if missing:
+            message = f"{NOT_IMPLEMENTED}: {self.label} does not define {', '.join(missing)}"
+            if self.strict:
+                pytest.fail(message + " (--impl-strict)", pytrace=False)
+            pytest.skip(message)
+        found = [getattr(self.module, name) for name in names]
+        return found[0] if len(found) == 1 else found
+
+    def unsupported(self, entry) -> dict[str, str]:
+        """The optional features of ``entry`` left out for this implementation, with why;
+        empty under ``full_api`` or when the layer is not implemented."""
+        if self.full_api or not (self.defines(entry.forward_name) and self.defines(entry.backward_name)):
+            return {}
+        if entry.name not in self._unsupported:
+            from .features import unsupported_features  # needs torch: only in a checking run
+
+            forward, backward = getattr(self.module, entry.forward_name), getattr(self.module, entry.backward_name)
+            self._unsupported[entry.name] = unsupported_features(entry, forward, backward)
+        return self._unsupported[entry.name]
+
+    def features(self, entry) -> frozenset[str]:
+        """The optional features of ``entry`` to draw for this implementation."""
+        left_out = self.unsupported(entry)
+        return frozenset(feature.name for feature in entry.features if feature.name not in left_out)
+
+    def require_features(self, layer_features: dict[str, tuple[str, ...]], registry: dict) -> None:
+        """Skip, as not checked, a test that needs features this implementation left out."""
+        for layer, needed in layer_features.items():
+            missing = [name for name in needed if name in self.unsupported(registry[layer])]
+            if missing:
+                pytest.skip(f"{NOT_CHECKED}: needs {layer} with {', '.join(missing)}, which {self.label} leaves out")
+
+    def nothing_to_check_message(self) -> str:
+        """Why a run checked nothing: what the module defines that looks like a layer, and
+        the API names closest to those."""
+        defined = self.defined_api_names()
+        if defined:
+            layers = sorted({api.split(name)[0] for name in defined})
+            return (
+                f"nothing was checked: {self.label} implements {', '.join(layers)}, but no check of "
+                f"{'them' if len(layers) > 1 else 'it'} ran (see --layer, -k and the skips above)"
+            )
+        candidates = sorted(name for name in dir(self.module) if not name.startswith("_") and callable(getattr(self.module, name)) and api.looks_like_a_layer(name))
+        lines = [f"nothing was checked: {self.label} defines none of the API's layer functions (run `gradparity list` for them)."]
+        if candidates:
+            lines.append(f"It defines {', '.join(candidates)}.")
+            suggestions = [f"{name} -> {' or '.join(api.closest(name))}" for name in candidates if api.closest(name)]
+            if suggestions:
+                lines.append("Closest API names: " + "; ".join(suggestions) + ".")
+        return "\n".join(lines)

@@ -1,0 +1,218 @@
+"""gradparity's pytest plug-in: the implementation under test, hypothesis profiles,
+devices, and the per-layer summary table printed at the end of a run.
+
+Installing gradparity registers this module through the ``pytest11`` entry point, so
+every pytest run in that environment knows ``--impl`` and the other options; the checks
+themselves run only when collected (``pytest --pyargs gradparity``, or inside the
+checkout). This module therefore imports nothing heavy: torch, the registry and the
+implementation are loaded when a run needs them.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+
+from .implementation import REFERENCE, Implementation, ImplementationError, load, resolve
+from .summary import CHECKS, IMPL_ITEM, Summary
+
+# ------------------------------------------------------------------ hypothesis profiles
+# Chosen with hypothesis's own option: --hypothesis-profile=ci (or thorough). They apply
+# to gradparity's checks only: a user's own hypothesis tests keep their settings.
+# No explain phase: its "lines always and only run by failing examples" point into the
+# suite and PyTorch, not into the learner's code; the message's call line says more.
+_PHASES = [phase for phase in Phase if phase is not Phase.explain]
+_COMMON = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow], "phases": _PHASES}
+settings.register_profile("learner", max_examples=20, **_COMMON)
+settings.register_profile("ci", max_examples=30, derandomize=True, print_blob=True, database=None, **_COMMON)
+settings.register_profile("thorough", max_examples=300, **_COMMON)
+# For the known-bug self-test: fixed seed, few examples, no shrinking (a verdict, fast).
+settings.register_profile(
+    "selftest", max_examples=100, derandomize=True, database=None, **{**_COMMON, "phases": [Phase.explicit, Phase.generate]}
+)
+DEFAULT_PROFILE = "learner"
+_profile = DEFAULT_PROFILE
+
+DEVICES = ("cpu", "cuda")
+
+
+def check_settings(test):
+    """Decorate a check with the chosen profile (``--hypothesis-profile``, else ``learner``).
+    The ``contract`` fixture is shared by a check's examples on purpose: it collects the
+    item's advisory notes."""
+    profile = settings.get_profile(_profile)
+    return settings(profile, suppress_health_check=[*profile.suppress_health_check, HealthCheck.function_scoped_fixture])(test)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("gradparity")
+    group.addoption(
+        "--impl", action="append", metavar="PATH_OR_MODULE",
+        help="implementation under test: a .py file or a module name (default: reference); repeat it to merge several files",
+    )
+    group.addoption("--impl-strict", action="store_true", help="fail, instead of skip, what the implementation does not define, and draw every optional feature")
+    group.addoption("--full-api", action="store_true", help="draw every optional feature of every layer (pairs, dilation, groups, ...), supported or not")
+    group.addoption("--check-contract", action="store_true", help="fail on undocumented bad-input errors and on RuntimeWarnings too (always on for the reference)")
+    group.addoption("--layer", action="append", metavar="NAME", help="check only this layer (repeatable), e.g. --layer conv2d")
+    group.addoption("--gradparity-json", metavar="PATH", help="also write the summary (verdicts, left-out features, advisories, failures) as JSON")
+
+
+class Run:
+    """What the plug-in knows about one pytest run, and the hooks that use it."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        given = config.getoption("--impl")
+        self.explicit = bool(given)
+        workerinput = getattr(config, "workerinput", None)
+        if workerinput is not None and "gradparity_impl" in workerinput:
+            self.specs = list(workerinput["gradparity_impl"])  # resolved by the controller
+        else:
+            self.specs = [resolve(spec, config.invocation_params.dir) for spec in given] if given else [REFERENCE]
+        self.label = ", ".join(given) if given else REFERENCE
+        self.is_controller = workerinput is None  # with xdist, the controller reports
+        self.summary = Summary()
+        self.nothing_checked: str | None = None
+        self._impl: Implementation | None = None
+
+    @property
+    def impl(self) -> Implementation:
+        if self._impl is None:
+            try:
+                module = load(self.specs)
+            except ImplementationError as error:
+                raise pytest.UsageError(str(error)) from error
+            option = self.config.getoption
+            self._impl = Implementation(
+                module, self.label, strict=option("--impl-strict"), full_api=option("--full-api"), contract=option("--check-contract")
+            )
+        return self._impl
+
+    def left_out(self, layers) -> dict[str, dict[str, str]]:
+        from .registry import BY_NAME
+
+        return {layer: self.impl.unsupported(BY_NAME[layer]) for layer in layers if layer in BY_NAME}
+
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        wanted = config.getoption("--layer")
+        if wanted:
+            unknown = set(wanted) - set(_layers_and_models())
+            if unknown:
+                raise pytest.UsageError(f"--layer {', '.join(sorted(unknown))}: unknown layer; known: {', '.join(_layers_and_models())}")
+        nothing_defined = self.explicit and not self.impl.defined_api_names()
+        kept, deselected = [], []
+        for item in items:
+            uses_impl = "impl" in getattr(item, "fixturenames", ())
+            if uses_impl:
+                item.user_properties.append(IMPL_ITEM)
+            marker, layer = item.get_closest_marker("check"), _subject(item)
+            if marker is not None and layer is not None:
+                item.user_properties += [("layer", layer), ("check", marker.args[0])]
+            # --layer keeps that layer's checks only (tests of the suite itself have no layer);
+            # an implementation that defines nothing of the API has nothing to run.
+            dropped = (wanted and layer not in wanted) or (nothing_defined and uses_impl)
+            (deselected if dropped else kept).append(item)
+        if deselected:
+            config.hook.pytest_deselected(items=deselected)
+            items[:] = kept
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.summary.record(report)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """Nothing checked is not a pass: a run whose checks all skipped, or one given
+        --impl that collected none, exits 5 and says what the implementation defines."""
+        if not self.is_controller:
+            return
+        summary = self.summary
+        quiet = session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED) and not summary.checked_anything
+        if quiet and (summary.cells or (self.explicit and not summary.impl_items)):
+            if summary.cells or not self.impl.defined_api_names():
+                self.nothing_checked = self.impl.nothing_to_check_message()
+            else:
+                self.nothing_checked = (
+                    "nothing was checked: no gradparity check was collected. Run the installed checks with "
+                    "`pytest --pyargs gradparity --impl PATH`, or `gradparity check PATH`."
+                )
+            session.exitstatus = pytest.ExitCode.NO_TESTS_COLLECTED
+        path = self.config.getoption("--gradparity-json")
+        if path:
+            layers = _layers_and_models() if summary.cells else ()
+            summary.write_json(path, self.label, layers, CHECKS, self.left_out(summary.layers_seen(layers)), self.nothing_checked)
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        if not self.is_controller:
+            return
+        if self.summary.cells:
+            layers = _layers_and_models()
+            terminalreporter.section(f"gradparity: {self.label}")
+            for line in self.summary.render(layers, CHECKS, self.left_out(self.summary.layers_seen(layers))):
+                terminalreporter.write_line(line)
+            for layer, check, note in self.summary.advisories(layers, CHECKS):
+                terminalreporter.write_line(f"advisory, {layer} {check}: {note} (fails only with --check-contract)")
+        if self.nothing_checked:
+            terminalreporter.section("gradparity: nothing checked", red=True)
+            terminalreporter.write_line(self.nothing_checked)
+
+
+def _subject(item: pytest.Item) -> str | None:
+    """The layer (registry entry) or model (case) a check is parametrized by."""
+    callspec = getattr(item, "callspec", None)
+    subject = callspec.params.get("entry", callspec.params.get("case")) if callspec is not None else None
+    return subject.name if subject is not None else None
+
+
+def _layers_and_models() -> tuple[str, ...]:
+    from .model_cases import BY_NAME as MODEL_CASES
+    from .registry import LAYER_NAMES
+
+    return (*LAYER_NAMES, *MODEL_CASES)
+
+
+_RUN = pytest.StashKey[Run]()
+
+
+def _run(config: pytest.Config) -> Run:
+    return config.stash[_RUN]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _profile
+    config.addinivalue_line("markers", "check(name): which column of the summary table a test fills")
+    _profile = config.getoption("hypothesis_profile", None) or DEFAULT_PROFILE
+    run = config.stash[_RUN] = Run(config)
+    config.pluginmanager.register(run, "gradparity-run")
+    if run.explicit:
+        run.impl  # noqa: B018 -- load it now: a bad --impl is a usage error, before any test
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """xdist: workers get the controller's resolved paths (their working folder may differ)."""
+    node.workerinput["gradparity_impl"] = _run(node.config).specs
+
+
+@pytest.fixture(scope="session")
+def impl(pytestconfig: pytest.Config) -> Implementation:
+    return _run(pytestconfig).impl
+
+
+@pytest.fixture
+def contract(impl: Implementation, request: pytest.FixtureRequest):
+    from .contract import Contract
+
+    return Contract(impl.contract, request.node)
+
+
+@pytest.fixture(scope="session", params=DEVICES)
+def device(request: pytest.FixtureRequest) -> str:
+    import torch
+
+    if request.param == "cuda":
+        if not torch.cuda.is_available():
+            pytest.skip("CUDA is not available: the PyTorch side runs on the CPU only")
+        # Parity means the same arithmetic: no TF32 shortcuts in matmuls and convolutions.
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    return request.param

@@ -1,0 +1,161 @@
+"""The learner's table: each layer against each check, printed at the end of a run.
+
+Each test item carries ``layer`` and ``check`` in its ``user_properties`` (set at
+collection, so they travel with xdist's reports to the controller), and the advisory
+notes of ``contract.Contract``. A cell is FAILED if any of its tests failed, "not
+implemented" if all were skipped for that reason, passed if at least one passed and none
+failed (``passed, with <note>`` when the contract was breached, advisory), "not checked"
+when its tests were skipped for want of a feature, and "-" when none ran. A layer checked
+without some of its optional features says so: ``passed (without dilation, groups)``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from .contract import ADVISORY, EXAMPLE
+from .implementation import NOT_CHECKED, NOT_IMPLEMENTED
+
+CHECKS = ("forward", "backward", "gradcheck", "purity", "errors")  # the table's columns
+PASSED, FAILED, MISSING, UNCHECKED, SKIPPED = "passed", "FAILED", NOT_IMPLEMENTED, NOT_CHECKED, "-"
+IMPL_ITEM = ("gradparity", "impl")  # a user property: the item uses the implementation under test
+
+
+@dataclass
+class Failure:
+    layer: str
+    check: str
+    test: str
+    message: str  # the exception's text: its first line is the summary, the rest the detail
+    where: str  # file:line where it was raised (the learner's own line, for an exception in their code)
+
+
+@dataclass
+class Cell:
+    outcomes: list[str] = field(default_factory=list)
+    advisories: list[tuple[str, ...]] = field(default_factory=list)  # each passed test's notes
+
+    @property
+    def verdict(self) -> str:
+        for outcome in (FAILED, PASSED, MISSING, UNCHECKED):
+            if outcome in self.outcomes:
+                return outcome
+        return SKIPPED
+
+    def text(self, left_out: list[str], *, count_tests: bool = False) -> str:
+        """The table's cell; ``count_tests``: say how many of its tests had the note (each
+        bad call of the errors column is a test of its own)."""
+        verdict = self.verdict
+        if verdict != PASSED:
+            return verdict
+        notes = Counter(note for notes in self.advisories for note in set(notes))
+        if len(notes) > 1:
+            verdict = f"passed, with {len(notes)} advisories"
+        elif notes:
+            (note, count), = notes.items()
+            tests = self.outcomes.count(PASSED)
+            verdict = f"passed, with {note}" + (f" ({count} of {tests})" if count_tests and tests > 1 else "")
+        return f"{verdict} (without {', '.join(left_out)})" if left_out else verdict
+
+
+def failure(layer: str, check: str, report) -> Failure:
+    """The failure's exception text, without pytest's ``E`` prefixes or the traceback."""
+    crash = getattr(report.longrepr, "reprcrash", None)
+    text = crash.message if crash is not None else str(report.longrepr)
+    where = f"{crash.path}:{crash.lineno}" if crash is not None else ""
+    return Failure(layer, check, report.nodeid, text.removeprefix("AssertionError: ").removeprefix("Failed: "), where)
+
+
+class Summary:
+    def __init__(self) -> None:
+        self.cells: dict[tuple[str, str], Cell] = defaultdict(Cell)
+        self.failures: list[Failure] = []
+        self.examples: dict[tuple[str, str, str], str] = {}  # (layer, check, note) -> a full message
+        self.impl_items = 0  # reports of tests that used the implementation under test
+
+    def record(self, report) -> None:
+        props = report.user_properties
+        keys = dict(props)
+        if IMPL_ITEM in props and report.when == "call":
+            self.impl_items += 1
+        if "layer" not in keys:
+            return
+        cell = self.cells[keys["layer"], keys["check"]]
+        if report.failed:
+            cell.outcomes.append(FAILED)
+            self.failures.append(failure(keys["layer"], keys["check"], report))
+        elif report.skipped:
+            reason = str(report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr)
+            cell.outcomes.append(MISSING if NOT_IMPLEMENTED in reason else UNCHECKED if NOT_CHECKED in reason else SKIPPED)
+        elif report.when == "call":
+            cell.outcomes.append(PASSED)
+            cell.advisories.append(tuple(value for key, value in props if key == ADVISORY))
+            for key, value in props:
+                if key == EXAMPLE:
+                    self.examples.setdefault((keys["layer"], keys["check"], value[0]), value[1])
+
+    @property
+    def checked_anything(self) -> bool:
+        return any(cell.verdict in (PASSED, FAILED) for cell in self.cells.values())
+
+    def layers_seen(self, layers) -> list[str]:
+        seen = {layer for layer, _ in self.cells}
+        return [layer for layer in layers if layer in seen]
+
+    def table(self, layers, checks, left_out: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        return {
+            # The errors column's bad calls are fixed, not drawn: features do not apply to it.
+            layer: {
+                check: self.cells[layer, check].text([] if check == "errors" else list(left_out.get(layer, {})), count_tests=check == "errors")
+                for check in checks
+            }
+            for layer in self.layers_seen(layers)
+        }
+
+    def render(self, layers, checks, left_out: dict[str, dict[str, str]]) -> list[str]:
+        """The table's lines: a row per layer with a verdict, one line naming the layers not
+        implemented, then each left-out feature with why."""
+        table = self.table(layers, checks, left_out)
+        missing = [layer for layer, cells in table.items() if MISSING in cells.values() and set(cells.values()) <= {MISSING, SKIPPED}]
+        rows = {layer: cells for layer, cells in table.items() if layer not in missing}
+        lines = []
+        if rows:
+            width = max(len("layer"), *(len(layer) for layer in rows))
+            columns = {check: max(len(check), *(len(cells[check]) for cells in rows.values())) for check in checks}
+            lines.append(f"{'layer':<{width}}  " + "  ".join(f"{check:<{columns[check]}}" for check in checks).rstrip())
+            for layer, cells in rows.items():
+                lines.append((f"{layer:<{width}}  " + "  ".join(f"{cells[check]:<{columns[check]}}" for check in checks)).rstrip())
+        if missing:
+            lines.append(f"{NOT_IMPLEMENTED}: {', '.join(missing)}")
+        for layer in rows:
+            for feature, why in left_out.get(layer, {}).items():
+                lines.append(f"{layer} without {feature}: {why}")
+        return lines
+
+    def advisories(self, layers, checks) -> list[tuple[str, str, str]]:
+        """``(layer, check, note)`` for every distinct advisory note."""
+        found = []
+        for layer in self.layers_seen(layers):
+            for check in checks:
+                notes = {note for notes in self.cells[layer, check].advisories for note in notes}
+                found += [(layer, check, note) for note in sorted(notes)]
+        return found
+
+    def write_json(self, path: str, label: str, layers, checks, left_out: dict[str, dict[str, str]], nothing_checked: str | None) -> None:
+        report = {
+            "implementation": label,
+            "checked": self.checked_anything,
+            "nothing_checked": nothing_checked,  # why, when nothing was
+            "table": self.render(layers, checks, left_out),  # the lines printed at the end of the run
+            "layers": {layer: {check: self.cells[layer, check].verdict for check in checks} for layer in self.layers_seen(layers)},
+            "left_out": {layer: reasons for layer, reasons in left_out.items() if reasons and layer in self.layers_seen(layers)},
+            "advisories": [
+                {"layer": layer, "check": check, "note": note, "example": self.examples.get((layer, check, note), "")}
+                for layer, check, note in self.advisories(layers, checks)
+            ],
+            "failures": [vars(failure) for failure in self.failures],
+        }
+        with open(path, "w") as handle:
+            json.dump(report, handle, indent=2)
