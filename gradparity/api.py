@@ -65,8 +65,10 @@ def function_names() -> frozenset[str]:
 
 
 def signature(function_name: str) -> inspect.Signature:
-    """The API signature of ``function_name`` (``conv2d_forward``, ...)."""
-    return inspect.signature(getattr(reference, function_name))
+    """The API signature of ``function_name`` (``conv2d_forward``, ...), without annotations."""
+    full = inspect.signature(getattr(reference, function_name))
+    plain = [p.replace(annotation=inspect.Parameter.empty) for p in full.parameters.values()]
+    return full.replace(parameters=plain, return_annotation=inspect.Signature.empty)
 
 
 @cache

@@ -8,11 +8,26 @@ reproduction below it.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 import torch
 
-from .op_entry import OpEntry, Tolerance
-from .sample import Sample, is_buffer
+from .op_entry import Tolerance
+from .sample import is_buffer
+
+
+class Subject(Protocol):
+    """What a message names: a layer's registry entry, or a whole model's check."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def forward_name(self) -> str: ...
+
+    @property
+    def hints(self) -> dict[str, str]: ...
 
 
 def as_numpy(value) -> np.ndarray:
@@ -21,11 +36,11 @@ def as_numpy(value) -> np.ndarray:
     return value
 
 
-def _header(entry: OpEntry, what: str, sample: Sample) -> str:
+def _header(entry: Subject, what: str, sample: object) -> str:
     return f"{entry.name}: {what}\n  call: {entry.forward_name}{sample!r}"
 
 
-def assert_array_like(entry: OpEntry, what: str, actual, expected: np.ndarray, sample: Sample) -> None:
+def assert_array_like(entry: Subject, what: str, actual, expected: np.ndarray, sample: object) -> None:
     """``actual`` is an ndarray of ``expected``'s shape and dtype."""
     __tracebackhide__ = True
     if isinstance(actual, np.generic):  # a NumPy scalar (a reduced loss) is a 0-d array
@@ -38,7 +53,7 @@ def assert_array_like(entry: OpEntry, what: str, actual, expected: np.ndarray, s
         raise AssertionError(_header(entry, f"{what}.dtype={actual.dtype}, but should be {expected.dtype} (the input's dtype)", sample))
 
 
-def assert_close(entry: OpEntry, what: str, actual, expected, sample: Sample, tolerance: Tolerance, *, source: str = "PyTorch") -> None:
+def assert_close(entry: Subject, what: str, actual, expected, sample: object, tolerance: Tolerance, *, source: str = "PyTorch") -> None:
     """Elementwise ``|actual - expected| <= atol + rtol * |expected|``, as ``torch.testing.assert_close``."""
     __tracebackhide__ = True
     expected = as_numpy(expected)
@@ -66,7 +81,7 @@ def assert_close(entry: OpEntry, what: str, actual, expected, sample: Sample, to
     raise AssertionError("\n".join(lines))
 
 
-def assert_gradient(entry: OpEntry, name: str, grad, given, expected: dict[str, np.ndarray], sample: Sample, tolerance: Tolerance) -> None:
+def assert_gradient(entry: Subject, name: str, grad, given, expected: dict[str, np.ndarray], sample: object, tolerance: Tolerance) -> None:
     """The gradient of argument ``name``: None where the argument was None, a dict with the
     same keys where it was a dict; ``expected`` is keyed by ``flatten`` labels."""
     __tracebackhide__ = True
@@ -85,7 +100,7 @@ def assert_gradient(entry: OpEntry, name: str, grad, given, expected: dict[str, 
     assert_close(entry, f"d{name}", grad, expected[name], sample, tolerance)
 
 
-def assert_unchanged(entry: OpEntry, what: str, before, after, sample: Sample, when: str) -> None:
+def assert_unchanged(entry: Subject, what: str, before, after, sample: object, when: str) -> None:
     __tracebackhide__ = True
     if before is None:
         return

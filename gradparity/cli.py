@@ -59,10 +59,10 @@ def list_api() -> int:
         entry = BY_NAME.get(layer)
         forward, backward = f"{layer}_forward", f"{layer}_backward"
         outputs = ", ".join((*entry.outputs, "cache")) if entry else "out, cache"
-        grads = ", ".join(f"d{name}" for name in entry.gradient_args) if entry else "gradients"
+        grads = [f"d{name}" for name in entry.gradient_args] if entry else ["gradients"]
         print(f"{layer}")
         print(f"  {forward}{api.signature(forward)} -> ({outputs})")
-        print(f"  {backward}{api.signature(backward)} -> ({grads})")
+        print(f"  {backward}{api.signature(backward)} -> {grads[0] if len(grads) == 1 else '(' + ', '.join(grads) + ')'}")
         if entry and entry.features:
             print(f"  optional: {', '.join(feature.name for feature in entry.features)}")
     return 0
@@ -81,7 +81,7 @@ def _pytest_command(args: argparse.Namespace, ini: Path, report: Path) -> list[s
         command += ["-n", args.workers]
     # An empty ini of our own: the learner's pytest settings (addopts, filterwarnings) do
     # not apply to these checks; -q and no tracebacks, since the report is read from JSON.
-    command += ["-c", str(ini), "--rootdir", str(ini.parent), "-p", "no:cacheprovider", "-q", "--tb=no", "--no-header"]
+    command += ["-c", str(ini), "--rootdir", str(ini.parent), "-p", "no:cacheprovider", "-p", "no:benchmark", "-q", "--tb=no", "--no-header"]
     command += [f"--hypothesis-profile={args.profile}", "--gradparity-json", str(report)]
     command += [flag for flag, on in (("--impl-strict", args.strict), ("--full-api", args.full_api), ("--check-contract", args.check_contract)) if on]
     return command
@@ -126,11 +126,15 @@ def _print_report(report: dict, verbose: bool) -> None:
             print("Run with -v for the full messages (the call, the worst element, the tolerance and a hint).")
     if report["advisories"]:
         print("\nAdvisory (fails only with --check-contract):")
+        grouped: dict[tuple[str, str], list[dict]] = {}  # a forward's warning shows in every check that runs it
         for note in report["advisories"]:
-            print(f"  {note['layer']} {note['check']}: {note['note']}")
-            if verbose and note["example"]:
-                print(f"      e.g. {_first_line(note['example'], note['layer'])}")
-                for line in _detail(note["example"]):
+            grouped.setdefault((note["layer"], note["note"]), []).append(note)
+        for (layer, text), notes in grouped.items():
+            print(f"  {layer} {', '.join(note['check'] for note in notes)}: {text}")
+            example = notes[0]["example"]
+            if verbose and example:
+                print(f"      e.g. {_first_line(example, layer)}")
+                for line in _detail(example):
                     print(f"      {line}")
 
 
@@ -159,6 +163,8 @@ def check(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "list":
-        return list_api()
-    return check(args)
+    try:
+        return list_api() if args.command == "list" else check(args)
+    except BrokenPipeError:  # `gradparity list | head`: the reader has gone, which is fine
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
+import traceback
 from pathlib import Path
 from types import ModuleType
 
@@ -20,6 +22,12 @@ REFERENCE = "reference"
 class ImplementationError(Exception):
     """An implementation that cannot be loaded: a missing file, an import that raises,
     or two files defining the same API name. The message is for the user, whole."""
+
+
+def _raised_at(error: BaseException, path: Path) -> str:
+    """' (my_layers.py:12)': the deepest line of the learner's file in the traceback."""
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if Path(f.filename).parent == path.parent or Path(f.filename) == path]
+    return f" ({Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
 
 
 def _load_file(spec: str, path: Path) -> ModuleType:
@@ -38,28 +46,33 @@ def _load_file(spec: str, path: Path) -> ModuleType:
     try:
         module_spec.loader.exec_module(module)
     except Exception as error:
-        raise ImplementationError(f"--impl {spec}: importing it raised {type(error).__name__}: {error}") from error
+        raise ImplementationError(f"--impl {spec}: importing it raised {type(error).__name__}: {error}{_raised_at(error, init)}") from error
     return module
 
 
+def is_path(spec: str) -> bool:
+    """A file or folder path (``my_layers.py``, ``../course/layers``), not a module name."""
+    return spec.endswith(".py") or "/" in spec or os.sep in spec or spec in (".", "..")
+
+
 def resolve(spec: str, base: Path) -> str:
-    """``spec`` with a relative file path made absolute against ``base`` (the folder pytest
-    or the command was started from); module names unchanged."""
-    path = Path(spec).expanduser()
-    if spec.endswith(".py") or (base / path).exists() or path.exists():
-        return str((base / path).resolve())
-    return spec
+    """``spec`` with a relative path made absolute against ``base`` (the folder pytest or
+    the command was started from); module names unchanged."""
+    return str((base / Path(spec).expanduser()).resolve()) if is_path(spec) else spec
 
 
-def load_one(spec: str) -> ModuleType:
-    """Import ``spec``: a path to a ``.py`` file (or a package folder), or a dotted module name."""
-    path = Path(spec)
-    if spec.endswith(".py") or path.exists():
-        return _load_file(spec, path.resolve())
+def load_one(spec: str, name: str | None = None, base: Path | None = None) -> ModuleType:
+    """Import ``spec``: a path to a ``.py`` file or a package folder, or a module name,
+    importable from ``base`` too (as with ``python -m``); ``name`` is how messages call it."""
+    name = name or spec
+    if is_path(spec):
+        return _load_file(name, Path(spec).resolve())
+    if base is not None and str(base) not in sys.path:
+        sys.path.append(str(base))  # last: a learner's folder must not shadow installed packages
     try:
         return importlib.import_module(spec)
     except ImportError as error:
-        raise ImplementationError(f"--impl {spec}: cannot import it ({error}); pass a module name or a path to a .py file") from error
+        raise ImplementationError(f"--impl {name}: cannot import it ({error}); pass a module name or a path to a .py file") from error
 
 
 def merge(modules: list[tuple[str, ModuleType]]) -> ModuleType:
@@ -81,8 +94,9 @@ def merge(modules: list[tuple[str, ModuleType]]) -> ModuleType:
     return merged
 
 
-def load(specs: list[str]) -> ModuleType:
-    loaded = [(spec, load_one(spec)) for spec in specs]
+def load(specs: list[str], names: list[str] | None = None, base: Path | None = None) -> ModuleType:
+    """The implementation of ``specs`` (merged when several); ``names``: how messages call them."""
+    loaded = [(name, load_one(spec, name, base)) for spec, name in zip(specs, names or specs)]
     return loaded[0][1] if len(loaded) == 1 else merge(loaded)
 
 

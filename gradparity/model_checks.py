@@ -51,10 +51,12 @@ def build_pair(case: ModelCase, impl_module, dtype: str):
         generator = torch.Generator().manual_seed(1)
         for module in twin.modules():
             if isinstance(module, torch.nn.BatchNorm2d):
-                for tensor in (module.weight, module.bias, module.running_mean):
+                weight, bias, mean, var = module.weight, module.bias, module.running_mean, module.running_var
+                assert weight is not None and bias is not None and mean is not None and var is not None  # affine, tracked
+                for tensor in (weight, bias, mean):
                     tensor.data.uniform_(-0.5, 0.5, generator=generator)
-                module.running_var.data.uniform_(0.5, 1.5, generator=generator)
-                module.weight.data += 1
+                var.data.uniform_(0.5, 1.5, generator=generator)
+                weight.data += 1
     model = load_twin_state(case.build_numpy(impl=impl_module), twin, np.dtype(dtype))
     return twin, model
 

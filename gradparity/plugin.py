@@ -10,6 +10,9 @@ implementation are loaded when a run needs them.
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
@@ -22,7 +25,7 @@ from .summary import CHECKS, IMPL_ITEM, Summary
 # No explain phase: its "lines always and only run by failing examples" point into the
 # suite and PyTorch, not into the learner's code; the message's call line says more.
 _PHASES = [phase for phase in Phase if phase is not Phase.explain]
-_COMMON = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow], "phases": _PHASES}
+_COMMON: dict[str, Any] = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow], "phases": _PHASES}
 settings.register_profile("learner", max_examples=20, **_COMMON)
 settings.register_profile("ci", max_examples=30, derandomize=True, print_blob=True, database=None, **_COMMON)
 settings.register_profile("thorough", max_examples=300, **_COMMON)
@@ -65,11 +68,11 @@ class Run:
         given = config.getoption("--impl")
         self.explicit = bool(given)
         workerinput = getattr(config, "workerinput", None)
-        if workerinput is not None and "gradparity_impl" in workerinput:
-            self.specs = list(workerinput["gradparity_impl"])  # resolved by the controller
-        else:
-            self.specs = [resolve(spec, config.invocation_params.dir) for spec in given] if given else [REFERENCE]
-        self.label = ", ".join(given) if given else REFERENCE
+        # Paths are resolved where pytest was started; xdist workers get the controller's.
+        self.base = Path(workerinput["gradparity_base"]) if workerinput and "gradparity_base" in workerinput else config.invocation_params.dir
+        self.specs = [resolve(spec, self.base) for spec in given] if given else [REFERENCE]
+        self.names = list(given) if given else [REFERENCE]  # as the user wrote them, for messages
+        self.label = ", ".join(self.names)
         self.is_controller = workerinput is None  # with xdist, the controller reports
         self.summary = Summary()
         self.nothing_checked: str | None = None
@@ -79,7 +82,7 @@ class Run:
     def impl(self) -> Implementation:
         if self._impl is None:
             try:
-                module = load(self.specs)
+                module = load(self.specs, self.names, self.base)
             except ImplementationError as error:
                 raise pytest.UsageError(str(error)) from error
             option = self.config.getoption
@@ -100,7 +103,8 @@ class Run:
             if unknown:
                 raise pytest.UsageError(f"--layer {', '.join(sorted(unknown))}: unknown layer; known: {', '.join(_layers_and_models())}")
         nothing_defined = self.explicit and not self.impl.defined_api_names()
-        kept, deselected = [], []
+        kept: list[pytest.Item] = []
+        deselected: list[pytest.Item] = []
         for item in items:
             uses_impl = "impl" in getattr(item, "fixturenames", ())
             if uses_impl:
@@ -189,8 +193,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node) -> None:
-    """xdist: workers get the controller's resolved paths (their working folder may differ)."""
-    node.workerinput["gradparity_impl"] = _run(node.config).specs
+    """xdist: workers resolve --impl against the controller's folder (theirs may differ)."""
+    node.workerinput["gradparity_base"] = str(_run(node.config).base)
 
 
 @pytest.fixture(scope="session")

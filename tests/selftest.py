@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +47,14 @@ def run_suite(tmp_path: Path, impl: str | None, *args: str, profile: str = "self
     ]
     done = subprocess.run(command, cwd=folder, env=suite_env(), capture_output=True, text=True, timeout=600)
     return SuiteRun(done.returncode, json.loads(report.read_text()) if report.exists() else {}, done.stdout + done.stderr)
+
+
+def write_module(folder: Path, name: str, source: str) -> Path:
+    """A learner's module, written where the test wants it (outside the checkout)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(textwrap.dedent(source))
+    return path
 
 
 def only_with_default_impl(config: pytest.Config) -> None:

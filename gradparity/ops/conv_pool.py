@@ -148,7 +148,7 @@ def _conv_errors() -> tuple[ErrorInput, ...]:
 
 def _pool_errors(*, with_dilation: bool) -> tuple[ErrorInput, ...]:
     x = normal_array(2, 3, 5, 5)
-    errors = (
+    errors: tuple[ErrorInput, ...] = (
         ErrorInput("zero kernel_size", (x,), {"kernel_size": 0}, ValueError, "kernel_size"),
         ErrorInput("zero stride", (x,), {"kernel_size": 2, "stride": 0}, ValueError, "stride"),
         ErrorInput("padding over half the kernel", (x,), {"kernel_size": 3, "padding": 2}, ValueError, "padding"),

@@ -7,6 +7,7 @@ lengths all equal, all 1 or mixed (unsorted), and leave some upstream gradients 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
@@ -36,7 +37,7 @@ def cell_samples(kind: str):
         seed, values = draw(SEEDS, label="seed"), draw(value_kinds(for_gradcheck), label="values")
         rng = np.random.default_rng(seed)
         rows = GATES[kind] * hidden
-        arrays = {"x": make_array(rng, (batch, inputs), values), "h": make_array(rng, (batch, hidden), values)}
+        arrays: dict[str, Any] = {"x": make_array(rng, (batch, inputs), values), "h": make_array(rng, (batch, hidden), values)}
         if kind == "lstm":
             arrays["c"] = make_array(rng, (batch, hidden), values)
         has_bias = draw(st.booleans(), label="bias") if on("no bias") else True
@@ -82,7 +83,7 @@ def sequence_samples(kind: str, outputs: tuple[str, ...]):
         rng = np.random.default_rng(seed)
         num_directions = 2 if bidirectional else 1
         state_shape = (num_layers * num_directions, batch, hidden)
-        arrays = {"x": make_array(rng, (steps, batch, inputs), values)}
+        arrays: dict[str, Any] = {"x": make_array(rng, (steps, batch, inputs), values)}
         arrays["h0"] = make_array(rng, state_shape, values) if not on("h0=None") or draw(st.booleans(), label="h0 given") else None
         if kind == "lstm":
             arrays["c0"] = make_array(rng, state_shape, values) if not on("h0=None") or draw(st.booleans(), label="c0 given") else None
@@ -109,7 +110,7 @@ def _cell_errors(kind: str) -> tuple[ErrorInput, ...]:
     x, h = normal_array(2, 4), normal_array(2, 3)
     states = (x, h, h) if kind == "lstm" else (x, h)
     weights = (normal_array(rows, 4), normal_array(rows, 3))
-    errors = (
+    errors: tuple[ErrorInput, ...] = (
         ErrorInput("h of the wrong shape", (x, normal_array(2, 2), *states[2:], *weights), {}, ValueError, "h"),
         ErrorInput("weight_ih of the wrong width", (*states, normal_array(rows, 5), weights[1]), {}, ValueError, "weight_ih"),
         ErrorInput("weight_hh with an extra row", (*states, weights[0], normal_array(rows + 1, 3)), {}, ValueError, "weight_hh"),
@@ -127,10 +128,10 @@ def _sequence_errors(kind: str) -> tuple[ErrorInput, ...]:
     x = normal_array(4, 2, 2)
     states = (None, None) if kind == "lstm" else (None,)
 
-    def call(x=x, params=params, h0=None, **kwargs):
+    def call(x=x, params=params, h0=None, **kwargs) -> tuple[tuple[Any, ...], dict[str, Any]]:
         return ((x, h0, *states[1:], params), kwargs)
 
-    errors = (
+    errors: tuple[ErrorInput, ...] = (
         ErrorInput("params missing a key", *call(params={k: v for k, v in params.items() if k != "weight_hh_l0"}), ValueError, "params"),
         ErrorInput("params of a 2-layer module for num_layers=1", *call(params=make_params(rng, kind, 2, 3, 2, 1, True, "normal")), ValueError, "params"),
         ErrorInput("params of the wrong shape", *call(params={**params, "weight_ih_l0": normal_array(GATES[kind] * 3, 5)}), ValueError, "params"),

@@ -99,15 +99,16 @@ def relu_inputs(kind: str, x: np.ndarray, params: dict, stride: int, training: b
         h = F.conv2d(h, t[f"{conv}.weight"], stride=unit_stride, padding=kernel // 2)
         return F.batch_norm(h, t[f"{bn}.running_mean"], t[f"{bn}.running_var"], t[f"{bn}.weight"], t[f"{bn}.bias"], training=training)
 
-    inputs = []
+    inputs: list[torch.Tensor] = []
     h = torch.tensor(x)
     for i, (conv, bn, kernel, strided) in enumerate(units):
         h = conv_bn(h, conv, bn, kernel, stride if strided else 1)
-        inputs.append(h if i < len(units) - 1 else None)
-        h = torch.relu(h) if i < len(units) - 1 else h
+        if i < len(units) - 1:
+            inputs.append(h)
+            h = torch.relu(h)
     prefix = SHORTCUT[kind]
     shortcut = conv_bn(torch.tensor(x), f"{prefix}.0", f"{prefix}.1", 1, stride) if f"{prefix}.0.weight" in t else torch.tensor(x)
-    inputs[-1] = h + shortcut
+    inputs.append(h + shortcut)  # the last ReLU's input: the sum
     return [value.numpy() for value in inputs]
 
 
