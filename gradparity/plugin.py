@@ -11,28 +11,38 @@ implementation are loaded when a run needs them.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
+from hypothesis.errors import InvalidArgument
 
 from .implementation import REFERENCE, Implementation, ImplementationError, load, resolve
 from .summary import CHECKS, IMPL_ITEM, Summary
 
 # ------------------------------------------------------------------ hypothesis profiles
 # Chosen with hypothesis's own option: --hypothesis-profile=ci (or thorough). They apply
-# to gradparity's checks only: a user's own hypothesis tests keep their settings.
+# to gradparity's checks only, through ``check_settings``: a user's own hypothesis tests
+# keep their settings, and hypothesis's built-in "ci" profile (loaded when $CI is set) is
+# not replaced. Each name is registered with hypothesis only if it is new, so that the
+# option accepts it.
 # No explain phase: its "lines always and only run by failing examples" point into the
 # suite and PyTorch, not into the learner's code; the message's call line says more.
 _PHASES = [phase for phase in Phase if phase is not Phase.explain]
-_COMMON: dict[str, Any] = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow], "phases": _PHASES}
-settings.register_profile("learner", max_examples=20, **_COMMON)
-settings.register_profile("ci", max_examples=30, derandomize=True, print_blob=True, database=None, **_COMMON)
-settings.register_profile("thorough", max_examples=300, **_COMMON)
-# For the known-bug self-test: fixed seed, few examples, no shrinking (a verdict, fast).
-settings.register_profile(
-    "selftest", max_examples=100, derandomize=True, database=None, **{**_COMMON, "phases": [Phase.explicit, Phase.generate]}
+_BASE = settings(
+    settings.get_profile("default"), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture], phases=_PHASES
 )
+PROFILES = {
+    "learner": settings(_BASE, max_examples=20),
+    "ci": settings(_BASE, max_examples=30, derandomize=True, print_blob=True, database=None),
+    "thorough": settings(_BASE, max_examples=300),
+    # For the known-bug self-test: fixed seed, few examples, no shrinking (a verdict, fast).
+    "selftest": settings(_BASE, max_examples=100, derandomize=True, database=None, phases=[Phase.explicit, Phase.generate]),
+}
+for _name, _profile_settings in PROFILES.items():
+    try:
+        settings.get_profile(_name)
+    except InvalidArgument:
+        settings.register_profile(_name, _profile_settings)
 DEFAULT_PROFILE = "learner"
 _profile = DEFAULT_PROFILE
 
@@ -40,10 +50,11 @@ DEVICES = ("cpu", "cuda")
 
 
 def check_settings(test):
-    """Decorate a check with the chosen profile (``--hypothesis-profile``, else ``learner``).
-    The ``contract`` fixture is shared by a check's examples on purpose: it collects the
-    item's advisory notes."""
-    profile = settings.get_profile(_profile)
+    """Decorate a check with the chosen profile (``--hypothesis-profile``; without it
+    ``learner``, or ``ci`` where hypothesis itself loaded its ci profile because $CI is
+    set). The ``contract`` fixture is shared by a check's examples on purpose: it collects
+    the item's advisory notes."""
+    profile = PROFILES.get(_profile) or settings.get_profile(_profile)
     return settings(profile, suppress_health_check=[*profile.suppress_health_check, HealthCheck.function_scoped_fixture])(test)
 
 
@@ -184,7 +195,8 @@ def _run(config: pytest.Config) -> Run:
 def pytest_configure(config: pytest.Config) -> None:
     global _profile
     config.addinivalue_line("markers", "check(name): which column of the summary table a test fills")
-    _profile = config.getoption("hypothesis_profile", None) or DEFAULT_PROFILE
+    in_ci = settings.get_current_profile_name() == "ci"  # hypothesis loads it when $CI is set
+    _profile = config.getoption("hypothesis_profile", None) or ("ci" if in_ci else DEFAULT_PROFILE)
     run = config.stash[_RUN] = Run(config)
     config.pluginmanager.register(run, "gradparity-run")
     if run.explicit:

@@ -102,8 +102,8 @@ def test_other_pytest_runs_are_left_alone(pytestconfig, tmp_path):
 
         from hypothesis import settings
 
-        def test_default_profile_is_untouched():
-            assert settings.get_current_profile_name() == "default"
+        def test_hypothesis_profile_is_untouched():  # its own "ci" where $CI is set
+            assert settings.get_current_profile_name() in ("default", "ci")
             assert settings.default.max_examples == 100
 
         def test_torch_is_not_imported():
