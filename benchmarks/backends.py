@@ -18,10 +18,11 @@ import numpy as np
 import pytest
 import torch
 
+from . import report
 from .workloads import Workload
 
 # torch-cpu first: the others report their ratio to it, measured earlier in the same run.
-BACKENDS = ("torch-cpu", "numpy", "torch-cpu-bf16", "torch-cuda", "torch-cuda-amp")
+BACKENDS = ("torch-cpu", *(name for name in report.BACKENDS if name != "torch-cpu"))
 AUTOCAST = {
     "torch-cpu": None,
     "torch-cpu-bf16": ("cpu", torch.bfloat16),

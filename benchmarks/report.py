@@ -16,7 +16,9 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-BACKEND_ORDER = ("numpy", "torch-cpu", "torch-cpu-bf16", "torch-cuda", "torch-cuda-amp")
+# The backends, in the table's order: the one list (backends.py runs them; this module
+# stays free of torch, so a report can be made anywhere).
+BACKENDS = ("numpy", "torch-cpu", "torch-cpu-bf16", "torch-cuda", "torch-cuda-amp")
 
 
 def load_medians(path: Path) -> dict[str, dict[str, float]]:
@@ -48,7 +50,7 @@ def _format_time(seconds: float) -> str:
 
 
 def markdown_table(medians: dict[str, dict[str, float]]) -> str:
-    backends = [b for b in BACKEND_ORDER if any(b in row for row in medians.values())]
+    backends = [b for b in BACKENDS if any(b in row for row in medians.values())]
     relative = ratios(medians)
     lines = ["| workload | " + " | ".join(backends) + " |", "|---|" + "---|" * len(backends)]
     for workload, by_backend in medians.items():
@@ -71,7 +73,7 @@ def bar_chart(medians: dict[str, dict[str, float]], png: Path) -> None:
 
     relative = ratios(medians)
     workloads = list(relative)
-    backends = [b for b in BACKEND_ORDER if any(b in row for row in relative.values())]
+    backends = [b for b in BACKENDS if any(b in row for row in relative.values())]
     height = 0.8 / max(len(backends), 1)
     figure, axes = plt.subplots(figsize=(9, 0.5 + 0.45 * len(workloads) * max(len(backends), 1) ** 0.5))
     for index, backend in enumerate(backends):

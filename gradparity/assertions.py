@@ -30,6 +30,14 @@ class Subject(Protocol):
     def hints(self) -> dict[str, str]: ...
 
 
+LAYOUT_WORDS = {
+    "fortran": "in Fortran order",
+    "transposed": "with their last two axes swapped in memory (as x.T.copy().T gives)",
+    "negative strides": "with negative strides (as x[::-1] gives)",
+    "slice": "as slices of larger arrays (every other element, as x[::2] gives)",
+}
+
+
 def as_numpy(value) -> np.ndarray:
     if isinstance(value, torch.Tensor):
         return value.detach().cpu().numpy()
@@ -78,6 +86,13 @@ def assert_close(entry: Subject, what: str, actual, expected, sample: object, to
     hint = entry.hints.get(what) or entry.hints.get(what.split("[")[0])
     if hint:
         lines.append(f"  hint: {hint}")
+    layout = getattr(sample, "layout", "contiguous")
+    if layout != "contiguous":
+        lines.append(
+            f"  layout: the arrays were passed {LAYOUT_WORDS.get(layout, layout)}. If your layer is right on contiguous arrays, it "
+            "depends on how they lie in memory: windows built with as_strided from strides of its own (use x.strides), or "
+            "raw memory read as C order. np.ascontiguousarray(x) first, or compute from x.strides."
+        )
     raise AssertionError("\n".join(lines))
 
 

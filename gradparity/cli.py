@@ -41,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--strict", action="store_true", help="fail what is not implemented, and require every optional feature")
     check.add_argument("--full-api", action="store_true", help="require every optional feature (pairs, dilation, groups, ...)")
     check.add_argument("--check-contract", action="store_true", help="fail on undocumented bad-input errors and RuntimeWarnings too")
+    check.add_argument("--skips-file", metavar="PATH", help="skip what it lists: one 'layer' or 'layer::check' a line, '#' comments")
+    check.add_argument("--xfails-file", metavar="PATH", help="expect failures in what it lists (same format): unfinished layers")
     check.add_argument("-v", "--verbose", action="store_true", help="print the full failure messages")
 
     commands.add_parser("list", help="list every layer of the API with its signatures")
@@ -84,6 +86,9 @@ def _pytest_command(args: argparse.Namespace, ini: Path, report: Path) -> list[s
     command += ["-c", str(ini), "--rootdir", str(ini.parent), "-p", "no:cacheprovider", "-p", "no:benchmark", "-q", "--tb=no", "--no-header"]
     command += [f"--hypothesis-profile={args.profile}", "--gradparity-json", str(report)]
     command += [flag for flag, on in (("--impl-strict", args.strict), ("--full-api", args.full_api), ("--check-contract", args.check_contract)) if on]
+    for option, path in (("--skips-file", args.skips_file), ("--xfails-file", args.xfails_file)):
+        if path:
+            command += [option, str(Path(path).resolve())]
     return command
 
 

@@ -60,3 +60,24 @@ class Contract:
 
 # For calls made outside any test item (the features' probes): warnings are not judged.
 UNJUDGED = Contract(enforced=False)
+
+
+TALLY = "examples"  # the user_properties key of a check's ``Tally``
+
+
+class Tally:
+    """How many of a check's examples it could judge. The backward, gradcheck and purity
+    checks need the forward's outputs first; when the forward raises, that example is not
+    theirs to fail (the forward column reports it), and a check whose every example met
+    a raising forward reads ``not checked (forward raised)``."""
+
+    def __init__(self, node=None) -> None:
+        self.counts = {"checked": 0, "forward raised": 0}
+        if node is not None:  # the same dict, filled in while the test runs
+            node.user_properties.append((TALLY, self.counts))
+
+    def forward_raised(self) -> None:
+        self.counts["forward raised"] += 1
+
+    def checked(self) -> None:
+        self.counts["checked"] += 1

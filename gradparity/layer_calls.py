@@ -8,13 +8,19 @@ under the item's ``Contract``, which judges the RuntimeWarnings it raises.
 
 from __future__ import annotations
 
+import dataclasses
+import warnings
+
 import numpy as np
+import pytest
 import torch
+from hypothesis import strategies as st
 
 from .api import positional_capacity
-from .contract import Contract
+from .contract import UNJUDGED, Contract, Tally
+from .implementation import NOT_CHECKED
 from .op_entry import OpEntry
-from .sample import Sample
+from .sample import LAYOUTS, Sample, laid_out
 
 
 def forward_args(entry: OpEntry, forward, sample: Sample, arrays=None) -> list:
@@ -41,6 +47,21 @@ def run_forward(entry: OpEntry, forward, sample: Sample, arrays=None, *, contrac
     return outputs, cache
 
 
+def forward_for(entry: OpEntry, forward, sample: Sample, tally: Tally, arrays=None) -> tuple[list, object] | None:
+    """The forward call that a backward, gradcheck or purity check needs. Its warnings are
+    the forward column's to judge; if it raises, None: this example is not the check's
+    (``Tally``), and the forward column reports what went wrong."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = run_forward(entry, forward, sample, arrays, contract=UNJUDGED)
+    except Exception:  # a learner's forward may raise anything
+        tally.forward_raised()
+        return None
+    tally.checked()
+    return result
+
+
 def run_backward(entry: OpEntry, backward, upstream: list, cache, *, contract: Contract, sample: Sample) -> list:
     """The gradients as a list in the order of the array arguments."""
     __tracebackhide__ = True
@@ -57,15 +78,45 @@ def run_backward(entry: OpEntry, backward, upstream: list, cache, *, contract: C
 
 def draw_upstream(entry: OpEntry, sample: Sample, outputs: list[np.ndarray]) -> list[np.ndarray | None]:
     """Random upstream gradients (a constant one, all ones, hides bugs such as a missing
-    sum); None for the outputs the sample leaves without one."""
+    sum), in the sample's memory layout; None for the outputs the sample leaves without one."""
     rng = sample.upstream_rng()
     # np.asarray: a scalar loss gets a 0-d upstream gradient.
-    upstream = [np.asarray(rng.standard_normal(np.shape(out)), dtype=np.asarray(out).dtype) for out in outputs]
+    upstream = [laid_out(np.asarray(rng.standard_normal(np.shape(out)), dtype=np.asarray(out).dtype), sample.layout) for out in outputs]
     return [None if name in sample.no_upstream else grad for name, grad in zip(entry.outputs, upstream)]
 
 
-def copies(arrays: list) -> list:
-    return [None if a is None else a.copy() for a in arrays]
+def copies(arrays: list, layout: str = "contiguous") -> list:
+    return [None if a is None else laid_out(a, layout) for a in arrays]
+
+
+def edge_cases(entries) -> list[tuple[OpEntry, int]]:
+    """``(entry, index)`` of every entry's edge cases, to parametrize a check by."""
+    return [(entry, index) for entry in entries for index in range(len(entry.edge_cases))]
+
+
+def edge_case_id(value) -> str:
+    return value.name if isinstance(value, OpEntry) else str(value)
+
+
+def edge_sample(impl, entry: OpEntry, index: int) -> Sample:
+    """Edge case ``index`` of ``entry``; skipped, as not checked, when it needs a feature
+    the implementation leaves out."""
+    case = entry.edge_cases[index]
+    missing = [name for name in case.features if name not in impl.features(entry)]
+    if missing:
+        pytest.skip(f"{NOT_CHECKED}: {case.description} needs {', '.join(missing)}")
+    return case.make()
+
+
+def draw_sample(data, entry: OpEntry, impl, *, for_gradcheck: bool = False) -> Sample:
+    """A call of ``entry`` with the features ``impl`` supports, its arrays laid out in memory
+    contiguously half of the time and in one of the other ``LAYOUTS`` otherwise. (gradcheck's
+    bridge hands the implementation contiguous copies of its own.)"""
+    sample = data.draw(entry.samples(for_gradcheck=for_gradcheck, features=impl.features(entry)), label=entry.name)
+    if for_gradcheck:
+        return sample
+    layout = data.draw(st.one_of(st.just(LAYOUTS[0]), st.sampled_from(LAYOUTS[1:])), label="layout")
+    return dataclasses.replace(sample, layout=layout)
 
 
 def run_twin(entry: OpEntry, tensors: list[torch.Tensor | None], sample: Sample) -> list[torch.Tensor]:

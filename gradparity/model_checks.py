@@ -13,6 +13,7 @@ import torch
 from .assertions import assert_close
 from .model_cases import ModelCase, load_twin_state, to_torch
 from .op_entry import DEFAULT_TOLERANCES, Tolerance
+from .sample import is_buffer
 
 # Where a batch norm in training sees few values per channel, PyTorch's own float32 result
 # is up to 1.5e-3 (relative) from the exact float64 one; the whole network compounds it.
@@ -71,7 +72,7 @@ def compare_models(case: ModelCase, twin, model, inputs: tuple, *, training: boo
     logits = model.forward(*inputs, training=training)
     assert_close(check, "logits", logits, expected, call, tol)
     for key, value in twin.state_dict().items():
-        if key.endswith((".running_mean", ".running_var", ".num_batches_tracked")):
+        if is_buffer(key):
             assert_close(check, f"{key} (after the forward)", np.asarray(model.params[key]), value, call, tol)
 
     upstream = np.random.default_rng(seed).standard_normal(logits.shape).astype(logits.dtype)

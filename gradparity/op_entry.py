@@ -59,6 +59,37 @@ class Feature:
 
 
 @dataclass(frozen=True)
+class Skip:
+    """Samples a check does not compare, in the manner of OpInfo's ``DecorateInfo``: for
+    ``check`` (None: every check) in ``dtype`` (None: every dtype), the samples for which
+    ``condition`` holds, for ``reason`` (said beside the entry, and in the README)."""
+
+    check: str | None
+    dtype: str | None
+    condition: Callable[[Sample], bool]
+    reason: str
+
+    def applies(self, check: str, dtype: str, sample: Sample) -> bool:
+        return self.check in (None, check) and self.dtype in (None, dtype) and self.condition(sample)
+
+
+def values_are(*kinds: str) -> Callable[[Sample], bool]:
+    """A ``Skip`` condition: the sample's data is of one of these kinds ('large', ...)."""
+    return lambda sample: sample.values in kinds
+
+
+@dataclass(frozen=True)
+class EdgeCase:
+    """A call every profile runs, whatever hypothesis draws: the tie- and kink-sensitive
+    cases in the plainest configuration (no padding, no dilation, floor mode), the one
+    learners use most, where a derandomized run of few examples might not land."""
+
+    description: str
+    make: Callable[[], Sample]
+    features: tuple[str, ...] = ()  # the optional features it uses (else: plain)
+
+
+@dataclass(frozen=True)
 class OpEntry:
     name: str
     array_args: tuple[str, ...]  # every array argument of the forward, in order
@@ -74,15 +105,18 @@ class OpEntry:
     # Every parameter of the forward in SPEC order, where hyperparameters come between
     # arrays (dropout's mask, layer_norm's normalized_shape); default: arrays, then the rest.
     signature: tuple[str, ...] | None = None
-    # Kinds of values compared in float64 only, each with its reason beside the entry.
-    float64_only_values: tuple[str, ...] = ()
-    # Calls compared in float32 only when this holds (its reason beside the entry).
-    float32_compares: Callable[[Sample], bool] | None = None
+    # Samples a check does not compare (in float32, mostly), each with its reason.
+    skips: tuple[Skip, ...] = ()
     # Arrays the forward updates in place when training (batch norm's running statistics).
     state_args: tuple[str, ...] = ()
     # Optional features, and a tiny call that uses none of them (each probe changes it).
     features: tuple[Feature, ...] = ()
     plain_call: Callable[[], Sample] | None = None
+    # Calls run in every profile, besides the drawn ones (forward, backward, purity).
+    edge_cases: tuple[EdgeCase, ...] = ()
+    # Bad calls the twin accepts: description -> why the API is stricter than PyTorch.
+    # Every other bad call must make the twin raise too (tests/test_registry.py).
+    stricter_than_pytorch: dict[str, str] = field(default_factory=dict)
 
     @property
     def gradient_args(self) -> tuple[str, ...]:
@@ -102,17 +136,21 @@ class OpEntry:
     def backward_name(self) -> str:
         return f"{self.name}_backward"
 
-    def compares(self, sample: Sample, dtype: str) -> bool:
-        """Whether this sample's kind of values is compared in ``dtype``."""
-        if dtype == "float64":
-            return True
-        return sample.values not in self.float64_only_values and (self.float32_compares is None or self.float32_compares(sample))
+    def compares(self, check: str, dtype: str, sample: Sample) -> bool:
+        """Whether ``check`` compares ``sample`` in ``dtype`` (no ``Skip`` applies)."""
+        return not any(skip.applies(check, dtype, sample) for skip in self.skips)
 
     def feature(self, name: str) -> Feature:
         return next(feature for feature in self.features if feature.name == name)
 
     def tolerance(self, dtype: str) -> Tolerance:
         return self.tolerances.get(dtype, DEFAULT_TOLERANCES[dtype])
+
+
+# Why the API rejects integer data that PyTorch computes on (relu, max pooling, mse, ...).
+FLOAT_DATA_ONLY = "PyTorch computes it on integer tensors too; the API's layers take float data (float32 in, float32 out)"
+# Why the API rejects mixed dtypes that PyTorch promotes.
+ONE_DTYPE = "PyTorch promotes mixed dtypes; the API takes one float dtype and returns it"
 
 
 def normal_array(*shape: int, dtype=np.float64) -> np.ndarray:

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis.errors import InvalidArgument
 
 from .implementation import REFERENCE, Implementation, ImplementationError, load, resolve
-from .summary import CHECKS, IMPL_ITEM, Summary
+from .summary import CHECKS, IMPL_ITEM, SKIPPED_BY_USER, Summary
 
 # ------------------------------------------------------------------ hypothesis profiles
 # Chosen with hypothesis's own option: --hypothesis-profile=ci (or thorough). They apply
@@ -38,6 +38,8 @@ PROFILES = {
     # For the known-bug self-test: fixed seed, few examples, no shrinking (a verdict, fast).
     "selftest": settings(_BASE, max_examples=100, derandomize=True, database=None, phases=[Phase.explicit, Phase.generate]),
 }
+# The ci profile's very examples without shrinking: the self-test's proof that ci catches a bug.
+PROFILES["ci-noshrink"] = settings(PROFILES["ci"], phases=[Phase.explicit, Phase.generate])
 for _name, _profile_settings in PROFILES.items():
     try:
         settings.get_profile(_name)
@@ -69,6 +71,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--check-contract", action="store_true", help="fail on undocumented bad-input errors and on RuntimeWarnings too (always on for the reference)")
     group.addoption("--layer", action="append", metavar="NAME", help="check only this layer (repeatable), e.g. --layer conv2d")
     group.addoption("--gradparity-json", metavar="PATH", help="also write the summary (verdicts, left-out features, advisories, failures) as JSON")
+    group.addoption("--skips-file", metavar="PATH", help="skip what it lists: one 'layer' or 'layer::check' a line, '#' comments")
+    group.addoption("--xfails-file", metavar="PATH", help="expect failures in what it lists (same format): an unfinished layer does not fail the run")
 
 
 class Run:
@@ -88,6 +92,13 @@ class Run:
         self.summary = Summary()
         self.nothing_checked: str | None = None
         self._impl: Implementation | None = None
+        # Checked now, before any test: a wrong --layer or list line is a usage error.
+        self.layers = config.getoption("--layer")
+        if self.layers:
+            unknown = set(self.layers) - set(_layers_and_models())
+            if unknown:
+                raise pytest.UsageError(f"--layer {', '.join(sorted(unknown))}: unknown layer; known: {', '.join(_layers_and_models())}")
+        self.skips, self.xfails = (read_listing(config.getoption(option)) for option in ("--skips-file", "--xfails-file"))
 
     @property
     def impl(self) -> Implementation:
@@ -108,11 +119,7 @@ class Run:
         return {layer: self.impl.unsupported(BY_NAME[layer]) for layer in layers if layer in BY_NAME}
 
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
-        wanted = config.getoption("--layer")
-        if wanted:
-            unknown = set(wanted) - set(_layers_and_models())
-            if unknown:
-                raise pytest.UsageError(f"--layer {', '.join(sorted(unknown))}: unknown layer; known: {', '.join(_layers_and_models())}")
+        wanted, skips, xfails = self.layers, self.skips, self.xfails
         nothing_defined = self.explicit and not self.impl.defined_api_names()
         kept: list[pytest.Item] = []
         deselected: list[pytest.Item] = []
@@ -123,6 +130,11 @@ class Run:
             marker, layer = item.get_closest_marker("check"), _subject(item)
             if marker is not None and layer is not None:
                 item.user_properties += [("layer", layer), ("check", marker.args[0])]
+                listed = (layer, marker.args[0])
+                if skip_line := skips.get(listed):
+                    item.add_marker(pytest.mark.skip(reason=f"{SKIPPED_BY_USER}: {skip_line}"))
+                elif xfail_line := xfails.get(listed):
+                    item.add_marker(pytest.mark.xfail(reason=f"expected to fail: {xfail_line}", strict=False))
             # --layer keeps that layer's checks only (tests of the suite itself have no layer);
             # an implementation that defines nothing of the API has nothing to run.
             dropped = (wanted and layer not in wanted) or (nothing_defined and uses_impl)
@@ -169,6 +181,35 @@ class Run:
         if self.nothing_checked:
             terminalreporter.section("gradparity: nothing checked", red=True)
             terminalreporter.write_line(self.nothing_checked)
+
+
+class Listing(dict):
+    """``(layer, check) -> 'FILE:LINE'`` for the lines of a skips or xfails file; a line
+    naming a layer alone stands for each of its checks."""
+
+    def get(self, key, default=None):  # type: ignore[override]
+        return super().get(key) or super().get((key[0], None), default)
+
+
+def read_listing(path: str | None) -> Listing:
+    """Read a skips or xfails file: one ``layer`` or ``layer::check`` a line, ``#`` comments."""
+    listing = Listing()
+    if path is None:
+        return listing
+    known_layers, known_checks = set(_layers_and_models()), set(CHECKS)
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError as error:
+        raise pytest.UsageError(f"{path}: cannot read it ({error.strerror})") from error
+    for number, line in enumerate(lines, start=1):
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        layer, _, check = text.partition("::")
+        if layer not in known_layers or (check and check not in known_checks):
+            raise pytest.UsageError(f"{path}:{number}: {text!r} is not 'layer' or 'layer::check' (checks: {', '.join(CHECKS)}; `gradparity list` for the layers)")
+        listing[layer, check or None] = f"{path}:{number}"
+    return listing
 
 
 def _subject(item: pytest.Item) -> str | None:
@@ -219,6 +260,13 @@ def contract(impl: Implementation, request: pytest.FixtureRequest):
     from .contract import Contract
 
     return Contract(impl.contract, request.node)
+
+
+@pytest.fixture
+def tally(request: pytest.FixtureRequest):
+    from .contract import Tally
+
+    return Tally(request.node)
 
 
 @pytest.fixture(scope="session", params=DEVICES)

@@ -75,3 +75,22 @@ def enabled(features: frozenset[str] | None) -> Callable[[str], bool]:
     every feature, the full API). A strategy draws exactly as without features when all
     are on, so derandomized profiles keep their examples."""
     return lambda name: features is None or name in features
+
+
+def spatial_sides(draw, lowest: tuple[int, int], extra: int, *, typical: bool) -> list[int]:
+    """(H, W) from their smallest legal values ``lowest``: at that edge or anywhere up to
+    ``extra`` more; ``typical``: above the edge and unequal, where a layer that swaps H and
+    W (or confuses a window's rows with its columns) shows its mistake."""
+    if not typical:
+        return [draw(edge_or_range(lowest[a], lowest[a] + extra), label=("H", "W")[a]) for a in (0, 1)]
+    height = draw(st.integers(lowest[0] + 1, lowest[0] + extra), label="H")
+    width = draw(st.integers(lowest[1] + 1, lowest[1] + extra).filter(lambda side: side != height), label="W")
+    return [height, width]
+
+
+def moved_off(size: int, *others: int) -> int:
+    """``size``, moved up off the sizes of other axes (N != C, T != N, H != I): a mix-up of
+    two axes of equal size goes unseen."""
+    while size in others:
+        size += 1
+    return size

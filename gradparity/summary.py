@@ -15,11 +15,13 @@ import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from .contract import ADVISORY, EXAMPLE
+from .contract import ADVISORY, EXAMPLE, TALLY
 from .implementation import NOT_CHECKED, NOT_IMPLEMENTED
 
 CHECKS = ("forward", "backward", "gradcheck", "purity", "errors")  # the table's columns
 PASSED, FAILED, MISSING, UNCHECKED, SKIPPED = "passed", "FAILED", NOT_IMPLEMENTED, NOT_CHECKED, "-"
+XFAILED, SKIPPED_BY_USER = "xfailed", "skipped"  # listed in --xfails-file / --skips-file
+FORWARD_RAISED = f"{NOT_CHECKED} (forward raised)"  # every example's forward raised: the forward column says why
 IMPL_ITEM = ("gradparity", "impl")  # a user property: the item uses the implementation under test
 
 
@@ -39,7 +41,7 @@ class Cell:
 
     @property
     def verdict(self) -> str:
-        for outcome in (FAILED, PASSED, MISSING, UNCHECKED):
+        for outcome in (FAILED, PASSED, FORWARD_RAISED, MISSING, UNCHECKED, XFAILED, SKIPPED_BY_USER):
             if outcome in self.outcomes:
                 return outcome
         return SKIPPED
@@ -86,9 +88,14 @@ class Summary:
         if report.failed:
             cell.outcomes.append(FAILED)
             self.failures.append(failure(keys["layer"], keys["check"], report))
+        elif report.skipped and hasattr(report, "wasxfail"):
+            cell.outcomes.append(XFAILED)
         elif report.skipped:
             reason = str(report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr)
-            cell.outcomes.append(MISSING if NOT_IMPLEMENTED in reason else UNCHECKED if NOT_CHECKED in reason else SKIPPED)
+            kinds = ((NOT_IMPLEMENTED, MISSING), (NOT_CHECKED, UNCHECKED), (f"{SKIPPED_BY_USER}: ", SKIPPED_BY_USER))
+            cell.outcomes.append(next((outcome for marker, outcome in kinds if marker in reason), SKIPPED))
+        elif report.when == "call" and keys.get(TALLY, {}).get("forward raised") and not keys[TALLY]["checked"]:
+            cell.outcomes.append(FORWARD_RAISED)
         elif report.when == "call":
             cell.outcomes.append(PASSED)
             cell.advisories.append(tuple(value for key, value in props if key == ADVISORY))

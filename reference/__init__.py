@@ -31,7 +31,15 @@ from .losses import (
     nll_loss_backward,
     nll_loss_forward,
 )
-from .norm import batch_norm_backward, batch_norm_forward, layer_norm_backward, layer_norm_forward
+from .norm import (
+    BATCH_COUNTER,
+    BATCH_NORM_BUFFERS,
+    BATCH_NORM_STATISTICS,
+    batch_norm_backward,
+    batch_norm_forward,
+    layer_norm_backward,
+    layer_norm_forward,
+)
 from .pool import (
     adaptive_avg_pool2d_backward,
     adaptive_avg_pool2d_forward,
@@ -53,6 +61,9 @@ from .rnn_cells import (
 from .style import gram_matrix_backward, gram_matrix_forward, total_variation_backward, total_variation_forward
 
 __all__ = [
+    "BATCH_COUNTER",
+    "BATCH_NORM_BUFFERS",
+    "BATCH_NORM_STATISTICS",
     "adaptive_avg_pool2d_backward",
     "adaptive_avg_pool2d_forward",
     "avg_pool2d_backward",

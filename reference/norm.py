@@ -90,6 +90,14 @@ def _channel_axes(ndim: int) -> tuple[int, ...]:
     return (0, *range(2, ndim))
 
 
+# The buffers of a batch norm in a PyTorch state_dict (``bn1.running_mean``, ...): the
+# running statistics, updated in place in training, and the batch counter, which a
+# state_dict holds and the API accepts and ignores (SPEC v2).
+BATCH_NORM_STATISTICS = ("running_mean", "running_var")
+BATCH_COUNTER = "num_batches_tracked"
+BATCH_NORM_BUFFERS = (*BATCH_NORM_STATISTICS, BATCH_COUNTER)
+
+
 def batch_norm_forward(x, weight, bias, running_mean, running_var, training=True, momentum=0.1, eps=1e-5):
     """Normalise each channel of ``x`` (N, C), (N, C, L) or (N, C, H, W); returns ``(out, cache)``.
 

@@ -30,13 +30,13 @@ import numpy as np
 from . import _validation as check
 from .activations import ActivationCache, relu_backward, relu_forward
 from .conv import Conv2dCache, conv2d_backward, conv2d_forward
+from .norm import BATCH_COUNTER as COUNTER
+from .norm import BATCH_NORM_STATISTICS as BN_BUFFERS
 from .norm import BatchNormCache, batch_norm_backward, batch_norm_forward
 
 MOMENTUM = 0.1
 EPS = 1e-5
-BN_BUFFERS = ("running_mean", "running_var")
 BN_TRAINABLE = ("weight", "bias")
-COUNTER = "num_batches_tracked"
 
 
 class Unit(NamedTuple):

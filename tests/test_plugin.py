@@ -157,3 +157,22 @@ def test_the_checkout_conftest_and_the_entry_point_are_one_plugin():
     ``pytest_plugins = ["gradparity.plugin"]`` does not register it twice."""
     assert 'pytest_plugins = ["gradparity.plugin"]' in (ROOT / "conftest.py").read_text()
     assert '"gradparity.plugin" = "gradparity.plugin"' in (ROOT / "pyproject.toml").read_text()
+
+
+def test_skips_and_xfails_files_mark_unfinished_layers(pytestconfig, tmp_path):
+    """array-api-tests' convention: one `layer` or `layer::check` a line, `#` comments."""
+    only_with_default_impl(pytestconfig)
+    learner_conv = str(FIXTURES / "learner_conv.py")
+    xfails = write_module(tmp_path, "xfails.txt", "# the p = 0 case is on my list\nconv2d::backward\nconv2d::gradcheck  # the same bug\n")
+    run = run_suite(tmp_path, learner_conv, "--layer", "conv2d", "--xfails-file", str(xfails))
+    assert run.returncode == 0, run.output[-3000:]
+    assert run.table["conv2d"] == {"forward": "passed", "backward": "xfailed", "gradcheck": "xfailed", "purity": "passed", "errors": "passed"}
+
+    skips = write_module(tmp_path, "skips.txt", "conv2d\n")
+    skipped = run_suite(tmp_path, learner_conv, "--layer", "conv2d", "--skips-file", str(skips))
+    assert skipped.returncode == 5, skipped.output[-3000:]  # everything skipped: nothing checked
+    assert set(skipped.table["conv2d"].values()) == {"skipped"}
+
+    bad = write_module(tmp_path, "bad.txt", "conv2d::forwards\n")
+    refused = run_suite(tmp_path, learner_conv, "--skips-file", str(bad))
+    assert refused.returncode == 4 and f"{bad}:1: 'conv2d::forwards' is not 'layer' or 'layer::check'" in refused.output

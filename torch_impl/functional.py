@@ -114,10 +114,14 @@ def layer_norm(x: torch.Tensor, normalized_shape, weight: torch.Tensor | None = 
 # ------------------------------------------------------------------- recurrent layers
 
 
+RNN_CELLS = {"tanh": torch.rnn_tanh_cell, "relu": torch.rnn_relu_cell}
+
+
 def rnn_cell(x, h, weight_ih, weight_hh, bias_ih=None, bias_hh=None, nonlinearity="tanh"):
     """What ``torch.nn.RNNCell`` runs, with the parameters passed in."""
-    cell = torch.rnn_tanh_cell if nonlinearity == "tanh" else torch.rnn_relu_cell
-    return cell(x, h, weight_ih, weight_hh, bias_ih, bias_hh)
+    if nonlinearity not in RNN_CELLS:  # as nn.RNNCell
+        raise ValueError(f"Unknown nonlinearity: {nonlinearity}. Select from 'tanh' or 'relu'.")
+    return RNN_CELLS[nonlinearity](x, h, weight_ih, weight_hh, bias_ih, bias_hh)
 
 
 def lstm_cell(x, h, c, weight_ih, weight_hh, bias_ih=None, bias_hh=None):

@@ -14,9 +14,15 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from reference.models.lenet import check_lenet_options
-
 from .residual import BasicBlock, Bottleneck
+
+
+def _choice(name: str, value, choices: dict):
+    """``choices[value]``, or LeNet5's ValueError naming the argument, as the NumPy model
+    raises it (written here again: the oracle does not import what it judges)."""
+    if value not in choices:
+        raise ValueError(f"LeNet5: argument '{name}' must be one of {', '.join(map(repr, choices))}; got {value!r}")
+    return choices[value]
 
 
 class LeNet5(nn.Module):
@@ -24,11 +30,11 @@ class LeNet5(nn.Module):
 
     def __init__(self, num_classes: int = 10, activation: str = "tanh", pooling: str = "avg", input_size: int = 32, in_channels: int = 1):
         super().__init__()
-        check_lenet_options(activation, pooling, input_size)
-        act = nn.Tanh if activation == "tanh" else nn.ReLU
-        pool = nn.AvgPool2d if pooling == "avg" else nn.MaxPool2d
+        act = _choice("activation", activation, {"tanh": nn.Tanh, "relu": nn.ReLU})
+        pool = _choice("pooling", pooling, {"avg": nn.AvgPool2d, "max": nn.MaxPool2d})
+        first_padding = _choice("input_size", input_size, {32: 0, 28: 2})  # MNIST's 28x28 is padded to 32x32
         self.features = nn.Sequential(
-            nn.Conv2d(in_channels, 6, kernel_size=5, padding=2 if input_size == 28 else 0),
+            nn.Conv2d(in_channels, 6, kernel_size=5, padding=first_padding),
             act(),
             pool(kernel_size=2, stride=2),
             nn.Conv2d(6, 16, kernel_size=5),

@@ -7,8 +7,6 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-COUNTER = "num_batches_tracked"
-
 
 def _conv(in_channels: int, out_channels: int, kernel: int, stride: int = 1, **factory) -> nn.Conv2d:
     return nn.Conv2d(in_channels, out_channels, kernel, stride=stride, padding=kernel // 2, bias=False, **factory)
@@ -85,7 +83,7 @@ def _run_block(module: nn.Module, x: torch.Tensor, params: dict[str, torch.Tenso
     module.train(training)
     state = dict(params)
     for name, buffer in module.named_buffers():
-        if name.endswith(COUNTER):
+        if not buffer.is_floating_point():  # num_batches_tracked: batch norm's one integer buffer
             state[name] = params[name].clone() if name in params else buffer
     return functional_call(module, state, (x,), strict=True)
 

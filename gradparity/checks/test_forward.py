@@ -10,22 +10,17 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from ..assertions import assert_close
-from ..layer_calls import run_forward, run_twin
+from ..layer_calls import draw_sample, edge_case_id, edge_cases, edge_sample, run_forward, run_twin
 from ..plugin import check_settings
-from ..registry import REGISTRY
-from ..sample import is_buffer, is_counter
+from ..registry import DTYPES_CHECKED, REGISTRY
+from ..sample import Sample, is_buffer, is_counter
 
 pytestmark = pytest.mark.check("forward")
+DTYPES = list(DTYPES_CHECKED)
 
 
-@pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("entry", REGISTRY, ids=lambda e: e.name)
-@check_settings
-@given(data=st.data())
-def test_forward(impl, contract, entry, dtype, device, data):
+def check_forward(impl, contract, entry, dtype: str, device: str, sample: Sample) -> None:
     forward = impl.get(entry.forward_name)
-    sample = data.draw(entry.samples(features=impl.features(entry)), label=entry.name)
-    assume(entry.compares(sample, dtype))
     sample = sample.astype(dtype)
     given_arrays = sample.array_copies()
     outputs, _ = run_forward(entry, forward, sample, arrays=given_arrays, contract=contract)
@@ -43,3 +38,21 @@ def test_forward(impl, contract, entry, dtype, device, data):
         for key, (ours, theirs) in updated.items():
             label = f"{name}['{key}']" if key else name
             assert_close(entry, f"{label} (updated in place)", ours, theirs, sample, entry.tolerance(dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("entry", REGISTRY, ids=lambda e: e.name)
+@check_settings
+@given(data=st.data())
+def test_forward(impl, contract, entry, dtype, device, data):
+    impl.get(entry.forward_name)
+    sample = draw_sample(data, entry, impl)
+    assume(entry.compares("forward", dtype, sample))
+    check_forward(impl, contract, entry, dtype, device, sample)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("entry", "case"), edge_cases(REGISTRY), ids=edge_case_id)
+def test_forward_edge_case(impl, contract, entry, case, dtype, device):
+    impl.get(entry.forward_name)
+    check_forward(impl, contract, entry, dtype, device, edge_sample(impl, entry, case))

@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 
 import torch_impl
 
-from ..op_entry import ErrorInput, Feature, OpEntry, Tolerance, normal_array
+from ..op_entry import FLOAT_DATA_ONLY, EdgeCase, ErrorInput, Feature, OpEntry, Tolerance, normal_array
 from ..sample import Sample
-from ..strategies import SEEDS, as_pair, edge_or_range, enabled, make_array, pairs, value_kinds
+from ..strategies import SEEDS, as_pair, edge_or_range, enabled, make_array, moved_off, pairs, spatial_sides, value_kinds
 
 # ---------------------------------------------------------------------------- conv2d
 
@@ -19,14 +19,17 @@ from ..strategies import SEEDS, as_pair, edge_or_range, enabled, make_array, pai
 def conv2d_samples(draw, *, for_gradcheck: bool = False, features: frozenset[str] | None = None) -> Sample:
     small = for_gradcheck  # gradcheck costs two forward passes per input element
     on = enabled(features)
+    # Half the calls typical (kernels of 2 and more, H != W, N != C), half near the edges.
+    typical = draw(st.booleans(), label="typical shape")
     batch = draw(edge_or_range(1, 2 if small else 3), label="N")
     depthwise = draw(st.booleans(), label="depthwise") if on("groups") else False
     groups = draw(st.integers(1, 3), label="groups") if on("groups") else 1
     in_per_group = 1 if depthwise else draw(edge_or_range(1, 2 if small else 3), label="C_in/groups")
     out_per_group = draw(edge_or_range(1, 2 if small else 3), label="C_out/groups")
-    kernel = draw(st.tuples(edge_or_range(1, 3), edge_or_range(1, 3 if small else 4)), label="kernel")
+    side = st.integers(2, 3) if typical else edge_or_range(1, 3)
+    kernel = draw(st.tuples(side, st.integers(2, 3 if small else 4) if typical else edge_or_range(1, 3 if small else 4)), label="kernel")
     stride = draw(pairs(edge_or_range(1, 3), allowed=on("pair arguments")), label="stride")
-    dilation = draw(pairs(edge_or_range(1, 2), allowed=on("pair arguments")), label="dilation") if on("dilation") else 1
+    dilation = draw(pairs(st.integers(1, 2), allowed=on("pair arguments")), label="dilation") if on("dilation") else 1
     span = [as_pair(dilation)[a] * (kernel[a] - 1) + 1 for a in (0, 1)]
     if as_pair(stride) == (1, 1) and on("string padding") and draw(st.booleans(), label="string padding"):
         padding = draw(st.sampled_from(["same", "valid"]), label="padding")
@@ -35,13 +38,14 @@ def conv2d_samples(draw, *, for_gradcheck: bool = False, features: frozenset[str
         padding = draw(pairs(st.integers(0, 2), allowed=on("pair arguments")), label="padding")
         pads = [2 * as_pair(padding)[a] for a in (0, 1)]
     # The smallest input that holds one window: the kernel as large as the padded input.
-    size = [draw(edge_or_range(max(1, span[a] - pads[a]), max(1, span[a] - pads[a]) + (3 if small else 5)), label=("H", "W")[a]) for a in (0, 1)]
+    size = spatial_sides(draw, (max(1, span[0] - pads[0]), max(1, span[1] - pads[1])), 3 if small else 5, typical=typical)
 
     seed = draw(SEEDS, label="seed")
     values = draw(value_kinds(for_gradcheck), label="values")
     rng = np.random.default_rng(seed)
     channels = groups * in_per_group
     out_channels = groups * out_per_group
+    batch = moved_off(batch, channels) if typical else batch
     x = make_array(rng, (batch, channels, *size), values)
     weight = make_array(rng, (out_channels, in_per_group, *kernel), values)
     bias = make_array(rng, (out_channels,), values) if not on("bias=None") or draw(st.booleans(), label="bias") else None
@@ -67,11 +71,12 @@ def pooled_size(size: int, kernel: int, stride: int, pad: int, dilation: int, ce
 
 
 @st.composite
-def _pool_geometry(draw, *, with_dilation: bool, for_gradcheck: bool, on):
-    kernel = draw(st.tuples(edge_or_range(1, 3), edge_or_range(1, 4)) if on("pair arguments") else edge_or_range(1, 3), label="kernel_size")
+def _pool_geometry(draw, *, with_dilation: bool, for_gradcheck: bool, on, typical: bool):
+    side, wide = (st.integers(2, 3), st.integers(2, 4)) if typical else (edge_or_range(1, 3), edge_or_range(1, 4))
+    kernel = draw(st.tuples(side, wide) if on("pair arguments") else side, label="kernel_size")
     strides_drawn = pairs(edge_or_range(1, 4), allowed=on("pair arguments"))
     stride = draw(st.one_of(st.none(), strides_drawn) if on("stride=None") else strides_drawn, label="stride")
-    dilation = draw(pairs(edge_or_range(1, 2), allowed=on("pair arguments")), label="dilation") if with_dilation and on("dilation") else 1
+    dilation = draw(pairs(st.integers(1, 2), allowed=on("pair arguments")), label="dilation") if with_dilation and on("dilation") else 1
     padding = draw(pairs(st.integers(0, 2), allowed=on("pair arguments")), label="padding") if on("padding") else 0
     kernels = as_pair(kernel)
     # PyTorch requires padding <= kernel // 2 on each axis.
@@ -80,16 +85,17 @@ def _pool_geometry(draw, *, with_dilation: bool, for_gradcheck: bool, on):
     ceil_mode = draw(st.booleans(), label="ceil_mode") if on("ceil_mode") else False
     strides, dilations = as_pair(stride if stride is not None else kernel), as_pair(dilation)
     span = [dilations[a] * (kernels[a] - 1) + 1 for a in (0, 1)]
-    size = [draw(edge_or_range(max(1, span[a] - 2 * pads[a]), max(1, span[a] - 2 * pads[a]) + (4 if for_gradcheck else 7)), label=("H", "W")[a]) for a in (0, 1)]
+    size = spatial_sides(draw, (max(1, span[0] - 2 * pads[0]), max(1, span[1] - 2 * pads[1])), 4 if for_gradcheck else 7, typical=typical)
     for a in (0, 1):
         out = pooled_size(size[a], kernels[a], strides[a], pads[a], dilations[a], ceil_mode)
         assume(every_window_reads_input(size[a], kernels[a], strides[a], pads[a], dilations[a], out))
     return kernel, stride, padding, dilation, ceil_mode, size
 
 
-def _pool_input(draw, size, *, for_gradcheck: bool, has_ties: bool):
+def _pool_input(draw, size, *, for_gradcheck: bool, has_ties: bool, typical: bool):
     batch = draw(edge_or_range(1, 2 if for_gradcheck else 3), label="N")
     channels = draw(edge_or_range(1, 2 if for_gradcheck else 3), label="C")
+    batch = moved_off(batch, channels) if typical else batch
     seed = draw(SEEDS, label="seed")
     values = draw(value_kinds(for_gradcheck, has_kinks=has_ties, extra=("ties",) if has_ties else ()), label="values")
     return make_array(np.random.default_rng(seed), (batch, channels, *size), values), seed, values
@@ -97,9 +103,10 @@ def _pool_input(draw, size, *, for_gradcheck: bool, has_ties: bool):
 
 @st.composite
 def max_pool2d_samples(draw, *, for_gradcheck: bool = False, features: frozenset[str] | None = None) -> Sample:
-    geometry = _pool_geometry(with_dilation=True, for_gradcheck=for_gradcheck, on=enabled(features))
+    typical = draw(st.booleans(), label="typical shape")  # windows of 2 and more, H != W, N != C
+    geometry = _pool_geometry(with_dilation=True, for_gradcheck=for_gradcheck, on=enabled(features), typical=typical)
     kernel, stride, padding, dilation, ceil_mode, size = draw(geometry)
-    x, seed, values = _pool_input(draw, size, for_gradcheck=for_gradcheck, has_ties=True)
+    x, seed, values = _pool_input(draw, size, for_gradcheck=for_gradcheck, has_ties=True, typical=typical)
     kwargs = {"kernel_size": kernel, "stride": stride, "padding": padding, "dilation": dilation, "ceil_mode": ceil_mode}
     return Sample({"x": x}, kwargs, seed, values)
 
@@ -107,9 +114,10 @@ def max_pool2d_samples(draw, *, for_gradcheck: bool = False, features: frozenset
 @st.composite
 def avg_pool2d_samples(draw, *, for_gradcheck: bool = False, features: frozenset[str] | None = None) -> Sample:
     on = enabled(features)
-    kernel, stride, padding, _, ceil_mode, size = draw(_pool_geometry(with_dilation=False, for_gradcheck=for_gradcheck, on=on))
+    typical = draw(st.booleans(), label="typical shape")  # windows of 2 and more, H != W, N != C
+    kernel, stride, padding, _, ceil_mode, size = draw(_pool_geometry(with_dilation=False, for_gradcheck=for_gradcheck, on=on, typical=typical))
     count_include_pad = draw(st.booleans(), label="count_include_pad") if on("count_include_pad=False") else True
-    x, seed, values = _pool_input(draw, size, for_gradcheck=for_gradcheck, has_ties=False)
+    x, seed, values = _pool_input(draw, size, for_gradcheck=for_gradcheck, has_ties=False, typical=typical)
     kwargs = {"kernel_size": kernel, "stride": stride, "padding": padding, "ceil_mode": ceil_mode, "count_include_pad": count_include_pad}
     return Sample({"x": x}, kwargs, seed, values)
 
@@ -118,12 +126,13 @@ def avg_pool2d_samples(draw, *, for_gradcheck: bool = False, features: frozenset
 def adaptive_avg_pool2d_samples(draw, *, for_gradcheck: bool = False, features: frozenset[str] | None = None) -> Sample:
     on = enabled(features)
     limit = 5 if for_gradcheck else 9
-    size = draw(st.tuples(edge_or_range(1, limit), edge_or_range(1, limit)), label="H, W")
+    typical = draw(st.booleans(), label="typical shape")  # H != W, N != C
+    size = spatial_sides(draw, (1, 1), limit - 1, typical=typical)
     # Output sizes that divide the input, that do not (overlapping windows), and larger ones.
     out_axis = [st.one_of(st.none(), st.integers(1, size[a] + 2)) if on("None in output_size") else st.integers(1, size[a] + 2) for a in (0, 1)]
     sizes = [st.integers(1, max(size) + 2), *([st.tuples(*out_axis)] if on("pair output_size") else [])]
     output_size = draw(st.one_of(*sizes), label="output_size")
-    x, seed, values = _pool_input(draw, size, for_gradcheck=for_gradcheck, has_ties=False)
+    x, seed, values = _pool_input(draw, size, for_gradcheck=for_gradcheck, has_ties=False, typical=typical)
     return Sample({"x": x}, {"output_size": output_size}, seed, values)
 
 
@@ -196,6 +205,27 @@ def _pool_features(*, with_dilation: bool) -> tuple[Feature, ...]:
     return (*features, Feature("count_include_pad=False", "count_include_pad", lambda s: s.changed(padding=1, count_include_pad=False)))
 
 
+def _max_pool_case(shape, kernel_size, stride, values: str = "ties", seed: int = 0):
+    """A plain max-pool call (no padding, no dilation, floor mode) on tie-heavy data."""
+
+    def make() -> Sample:
+        x = make_array(np.random.default_rng(seed), shape, values) if values != "constant" else np.full(shape, 0.5)
+        kwargs = {"kernel_size": kernel_size, "stride": stride, "padding": 0, "dilation": 1, "ceil_mode": False}
+        return Sample({"x": x}, kwargs, seed, values)
+
+    return make
+
+
+# Ties send the gradient to the first maximum in row-major window order: the plainest
+# configuration, every window tied somewhere, in every profile.
+MAX_POOL_EDGE_CASES = (
+    EdgeCase("ties in 2x2 windows, stride 2, H != W", _max_pool_case((2, 3, 4, 6), 2, 2)),
+    EdgeCase("ties in overlapping 3x3 windows, stride 1, H != W", _max_pool_case((2, 2, 5, 7), 3, 1, seed=1)),
+    EdgeCase("ties in overlapping 2x2 windows, stride 1", _max_pool_case((1, 2, 4, 5), 2, 1, values="integers", seed=2)),
+    EdgeCase("a constant input: every window one tie", _max_pool_case((1, 2, 4, 6), 2, 2, values="constant")),
+    EdgeCase("ties in 2x3 windows", _max_pool_case((2, 2, 6, 7), (2, 3), (2, 3), seed=3), features=("pair arguments",)),
+)
+
 CONV_FLOAT32 = Tolerance(
     1e-5, 1e-4,
     "float32 sums of up to ~100 products of values up to 3, accumulated in another order "
@@ -208,6 +238,7 @@ ENTRIES: tuple[OpEntry, ...] = (
         array_args=("x", "weight", "bias"),
         twin=torch_impl.conv2d,
         samples=conv2d_samples,
+        stricter_than_pytorch={"3-D input": "PyTorch takes an unbatched (C, H, W) image too; the API's conv2d takes a batch (N, C, H, W)"},
         features=CONV_FEATURES,
         plain_call=_conv_plain,
         error_inputs=_conv_errors(),
@@ -226,6 +257,8 @@ ENTRIES: tuple[OpEntry, ...] = (
         array_args=("x",),
         twin=torch_impl.max_pool2d,
         samples=max_pool2d_samples,
+        stricter_than_pytorch={"integer-typed input": FLOAT_DATA_ONLY},
+        edge_cases=MAX_POOL_EDGE_CASES,
         features=_pool_features(with_dilation=True),
         plain_call=_pool_plain(with_dilation=True),
         error_inputs=_pool_errors(with_dilation=True),
@@ -255,6 +288,7 @@ ENTRIES: tuple[OpEntry, ...] = (
         array_args=("x",),
         twin=torch_impl.adaptive_avg_pool2d,
         samples=adaptive_avg_pool2d_samples,
+        stricter_than_pytorch={"zero output size": "PyTorch returns an empty output for output_size 0; the API asks for at least one output"},
         features=(
             Feature("pair output_size", probe=lambda s: s.changed(output_size=(2, 3))),
             Feature("None in output_size", probe=lambda s: s.changed(output_size=(None, 2))),

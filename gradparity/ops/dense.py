@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from hypothesis import strategies as st
 
 import torch_impl
 
-from ..op_entry import ErrorInput, Feature, OpEntry, normal_array
+from ..op_entry import FLOAT_DATA_ONLY, EdgeCase, ErrorInput, Feature, OpEntry, normal_array
 from ..sample import Sample
 from ..strategies import SEEDS, edge_or_range, enabled, make_array, shapes, value_kinds
 
@@ -87,7 +89,7 @@ ACTIVATION_HINTS = {
 }
 
 
-def _activation(name: str, *, extra_values=(), has_kinks=False, with_dim=False) -> OpEntry:
+def _activation(name: str, *, extra_values=(), has_kinks=False, with_dim=False, stricter: dict[str, str] | None = None) -> OpEntry:
     errors = _float_input_errors()
     if with_dim:
         errors += (ErrorInput("dim out of range", (normal_array(2, 3),), {"dim": 2}, ValueError, "dim"),)
@@ -96,6 +98,7 @@ def _activation(name: str, *, extra_values=(), has_kinks=False, with_dim=False) 
         array_args=("x",),
         twin=getattr(torch_impl, name),
         samples=elementwise_samples(extra_values=extra_values, has_kinks=has_kinks, with_dim=with_dim),
+        stricter_than_pytorch=stricter or {},
         features=(Feature("dim", "dim", lambda s: s.changed(dim=0)),) if with_dim else (),
         plain_call=lambda: Sample({"x": normal_array(3, 4)}, {"dim": -1} if with_dim else {}),
         error_inputs=errors,
@@ -125,9 +128,16 @@ ENTRIES: tuple[OpEntry, ...] = (
             "dbias": "dbias sums dout over every leading axis (the batch), it is not dout itself or its mean.",
         },
     ),
-    _activation("relu", has_kinks=True),
-    _activation("tanh", extra_values=("large",)),
-    _activation("sigmoid", extra_values=("large",)),
+    replace(
+        _activation("relu", has_kinks=True, stricter={"integer-typed input": FLOAT_DATA_ONLY}),
+        # relu'(0) is 0 in PyTorch: inputs exactly at the kink, in every profile.
+        edge_cases=(
+            EdgeCase("inputs exactly 0", lambda: Sample({"x": make_array(np.random.default_rng(0), (4, 5), "integers")}, {}, 0, "integers")),
+            EdgeCase("all inputs 0", lambda: Sample({"x": np.zeros((2, 3, 4))}, {}, 0, "zeros")),
+        ),
+    ),
+    _activation("tanh", extra_values=("large",), stricter={"integer-typed input": FLOAT_DATA_ONLY}),
+    _activation("sigmoid", extra_values=("large",), stricter={"integer-typed input": FLOAT_DATA_ONLY}),
     _activation("softmax", extra_values=("large",), with_dim=True),
     _activation("log_softmax", extra_values=("large",), with_dim=True),
     OpEntry(
@@ -136,6 +146,7 @@ ENTRIES: tuple[OpEntry, ...] = (
         grad_args=("weight",),
         twin=torch_impl.embedding,
         samples=embedding_samples,
+        stricter_than_pytorch={"float indices": "the twin casts indices to int64, so that uint8 and int32 indices work (F.embedding itself rejects floats)"},
         features=(Feature("padding_idx", "padding_idx", lambda s: s.changed(padding_idx=1)),),
         plain_call=lambda: Sample({"indices": np.array([[0, 2], [1, 2]]), "weight": normal_array(4, 3)}, {"padding_idx": None}),
         error_inputs=(
@@ -155,6 +166,7 @@ ENTRIES: tuple[OpEntry, ...] = (
         signature=DROPOUT_SIGNATURE,
         twin=torch_impl.dropout,
         samples=dropout_samples,
+        stricter_than_pytorch={"a float mask": "the twin multiplies by the mask, whatever its dtype; the API's mask is boolean (True = kept)"},
         features=(Feature("eval mode", "training", lambda s: s.changed(training=False)),),
         plain_call=lambda: Sample({"x": normal_array(3, 4), "mask": normal_array(3, 4) > 0}, {"p": 0.5, "training": True}),
         error_inputs=(

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import torch_impl
 
-from ..op_entry import ErrorInput, Feature, OpEntry, Tolerance, normal_array
+from ..op_entry import FLOAT_DATA_ONLY, ONE_DTYPE, EdgeCase, ErrorInput, Feature, OpEntry, Skip, Tolerance, normal_array, values_are
 from ..sample import Sample
 from ..strategies import SEEDS, edge_or_range, enabled, make_array, shapes, value_kinds
 
@@ -99,6 +99,17 @@ def _paired_errors(first: str) -> tuple[ErrorInput, ...]:
     )
 
 
+def _ignored_mean(first: str):
+    """Some targets ignored, reduction 'mean': the mean runs over the counted rows only."""
+
+    def make() -> Sample:
+        rng = np.random.default_rng(0)
+        arrays = {first: make_array(rng, (5, 4), "normal"), "target": np.array([0, -100, 3, -100, 1])}
+        return Sample(arrays, {"reduction": "mean", "ignore_index": -100}, 0, "normal")
+
+    return (EdgeCase("some targets ignored, reduction 'mean'", make, features=("ignore_index",)),)
+
+
 def _class_loss_plain(first: str):
     return lambda: Sample({first: normal_array(3, 4), "target": np.array([0, 3, 1])}, {"reduction": "mean", "ignore_index": -100})
 
@@ -113,6 +124,13 @@ def _paired_plain(first: str, target: np.ndarray):
     return lambda: Sample({first: normal_array(3, 4), "target": target}, {"reduction": "mean"})
 
 
+def _class_loss_leniency(first: str) -> dict[str, str]:
+    return {
+        "float targets": "PyTorch reads float targets as class probabilities (soft labels); the API's targets are class indices",
+        f"1-D {first}": f"PyTorch takes an unbatched (C,) {first} too; the API's are (N, C)",
+    }
+
+
 IGNORED_HINT = (
     "Rows whose target is ignore_index contribute 0 and are left out of the mean's count; if every row is "
     "ignored, 'mean' is NaN (0/0) as in PyTorch, with a zero gradient."
@@ -123,13 +141,16 @@ ENTRIES: tuple[OpEntry, ...] = (
         name="cross_entropy",
         array_args=("logits", "target"),
         grad_args=("logits",),
+        outputs=("loss",),
         twin=torch_impl.cross_entropy,
         samples=class_loss_samples("logits", extra_values=("large",)),
+        edge_cases=_ignored_mean("logits"),
+        stricter_than_pytorch=_class_loss_leniency("logits"),
         features=CLASS_LOSS_FEATURES,
         plain_call=_class_loss_plain("logits"),
         error_inputs=_class_loss_errors("logits"),
         hints={
-            "out": "log_softmax needs the row max subtracted (logits of 1e4 overflow exp). " + IGNORED_HINT,
+            "loss": "log_softmax needs the row max subtracted (logits of 1e4 overflow exp). " + IGNORED_HINT,
             "dlogits": "dlogits = (softmax - onehot(target)) * dloss, divided by the number of counted rows for 'mean'. " + IGNORED_HINT,
         },
     ),
@@ -137,18 +158,23 @@ ENTRIES: tuple[OpEntry, ...] = (
         name="nll_loss",
         array_args=("log_probs", "target"),
         grad_args=("log_probs",),
+        outputs=("loss",),
         twin=torch_impl.nll_loss,
         samples=class_loss_samples("log_probs"),
+        edge_cases=_ignored_mean("log_probs"),
+        stricter_than_pytorch=_class_loss_leniency("log_probs"),
         features=CLASS_LOSS_FEATURES,
         plain_call=_class_loss_plain("log_probs"),
         error_inputs=_class_loss_errors("log_probs"),
-        hints={"out": "The loss is -log_probs[n, target[n]]. " + IGNORED_HINT, "dlog_probs": IGNORED_HINT},
+        hints={"loss": "The loss is -log_probs[n, target[n]]. " + IGNORED_HINT, "dlog_probs": IGNORED_HINT},
     ),
     OpEntry(
         name="mse_loss",
         array_args=("input", "target"),
+        outputs=("loss",),
         twin=torch_impl.mse_loss,
         samples=mse_samples,
+        stricter_than_pytorch={"integer-typed input": FLOAT_DATA_ONLY, "target of another dtype": ONE_DTYPE},
         features=(REDUCTION,),
         plain_call=_paired_plain("input", normal_array(3, 4, dtype=np.float64) + 1),
         error_inputs=_paired_errors("input"),
@@ -159,18 +185,24 @@ ENTRIES: tuple[OpEntry, ...] = (
         name="binary_cross_entropy_with_logits",
         array_args=("logits", "target"),
         grad_args=("logits",),
+        outputs=("loss",),
         twin=torch_impl.binary_cross_entropy_with_logits,
         samples=bce_samples,
+        stricter_than_pytorch={"target of another dtype": ONE_DTYPE},
         features=(REDUCTION,),
         plain_call=_paired_plain("logits", np.linspace(0, 1, 12).reshape(3, 4)),
         error_inputs=_paired_errors("logits"),
         tolerances={"float32": FLOAT32_SUMS},
-        # Float32 logits of 1e4 carry only ~1e-3 of absolute precision, and PyTorch's
-        # (1 - t) x + softplus(-x) cancels where max(x, 0) - x t does not (and the other way
-        # round): both are right to the inputs' precision. Exactness at 1e4 is a float64 check.
-        float64_only_values=("large",),
+        skips=(
+            Skip(
+                None, "float32", values_are("large"),
+                # PyTorch's (1 - t) x + softplus(-x) cancels where max(x, 0) - x t does not
+                # (and the other way round): both are right to the inputs' precision.
+                "float32 logits of 1e4 carry only ~1e-3 of absolute precision: exactness at 1e4 is a float64 check",
+            ),
+        ),
         hints={
-            "out": "Use max(x, 0) - x * t + log1p(exp(-|x|)): log(sigmoid(x)) is -inf for x = -1e4.",
+            "loss": "Use max(x, 0) - x * t + log1p(exp(-|x|)): log(sigmoid(x)) is -inf for x = -1e4.",
             "dlogits": "dlogits = (sigmoid(x) - t) * dloss (/ numel for 'mean').",
         },
     ),

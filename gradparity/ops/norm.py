@@ -10,7 +10,7 @@ import torch_impl
 
 from ..op_entry import ErrorInput, Feature, OpEntry, Tolerance, normal_array
 from ..sample import Sample
-from ..strategies import SEEDS, edge_or_range, enabled, make_array, shapes, value_kinds
+from ..strategies import SEEDS, edge_or_range, enabled, make_array, moved_off, shapes, value_kinds
 
 NORM_VALUES = ("near_constant",)
 EPS = st.sampled_from([1e-5, 1e-3])
@@ -28,6 +28,7 @@ def batch_norm_samples(draw, *, for_gradcheck: bool = False, features: frozenset
     rank = draw(st.integers(2, 4), label="rank") if on("spatial inputs") else 2
     batch = draw(edge_or_range(1, 4), label="N")
     channels = draw(edge_or_range(1, 4), label="C")
+    batch = moved_off(batch, channels) if draw(st.booleans(), label="N != C") else batch
     spatial = draw(shapes(min_dims=rank - 2, max_dims=rank - 2, max_side=3 if for_gradcheck else 4), label="spatial")
     # Training with running statistics (the in-place update) is drawn twice as often: it
     # is where the momentum and variance conventions live.
@@ -129,6 +130,10 @@ ENTRIES: tuple[OpEntry, ...] = (
         state_args=("running_mean", "running_var"),
         twin=torch_impl.batch_norm,
         samples=batch_norm_samples,
+        stricter_than_pytorch={
+            "5-D input": "F.batch_norm takes any rank from 2 up (BatchNorm3d's 5-D too); the API's covers (N, C), (N, C, L) and (N, C, H, W)",
+            "momentum above 1": "PyTorch does not check momentum; above 1 it extrapolates the running statistics, always a mistake",
+        },
         features=BATCH_NORM_FEATURES,
         plain_call=_batch_norm_plain,
         error_inputs=_batch_norm_errors(),

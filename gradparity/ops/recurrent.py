@@ -16,7 +16,7 @@ import torch_impl
 
 from ..op_entry import ErrorInput, Feature, OpEntry, Tolerance, normal_array
 from ..sample import Sample
-from ..strategies import SEEDS, edge_or_range, enabled, make_array, value_kinds
+from ..strategies import SEEDS, edge_or_range, enabled, make_array, moved_off, value_kinds
 
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 # float32 rounding compounds through the time steps and layers of the recurrence.
@@ -32,8 +32,12 @@ def cell_samples(kind: str):
     @st.composite
     def samples(draw, *, for_gradcheck: bool = False, features: frozenset[str] | None = None) -> Sample:
         on = enabled(features)
+        typical = draw(st.booleans(), label="typical shape")  # N, I and H all different
         batch = draw(edge_or_range(1, 3), label="N")
         inputs, hidden = draw(edge_or_range(1, 4), label="I"), draw(edge_or_range(1, 4), label="H")
+        if typical:
+            inputs = moved_off(inputs, batch)
+            hidden = moved_off(hidden, batch, inputs)
         seed, values = draw(SEEDS, label="seed"), draw(value_kinds(for_gradcheck), label="values")
         rng = np.random.default_rng(seed)
         rows = GATES[kind] * hidden
@@ -73,9 +77,15 @@ def sequence_samples(kind: str, outputs: tuple[str, ...]):
     def samples(draw, *, for_gradcheck: bool = False, features: frozenset[str] | None = None) -> Sample:
         on = enabled(features)
         small = for_gradcheck  # gradcheck perturbs every parameter: keep them few
-        steps, batch = draw(edge_or_range(1, 3 if small else 4), label="T"), draw(edge_or_range(1, 2 if small else 3), label="N")
+        typical = draw(st.booleans(), label="typical shape")  # T > 1, and T, N, I, H all different
+        steps = draw(st.integers(2, 3 if small else 4) if typical else edge_or_range(1, 3 if small else 4), label="T")
+        batch = draw(edge_or_range(1, 2 if small else 3), label="N")
         inputs = draw(edge_or_range(1, 2 if small else 3), label="I")
         hidden = draw(edge_or_range(1, 2 if small else 3), label="H")
+        if typical:
+            batch = moved_off(batch, steps)
+            inputs = moved_off(inputs, steps, batch)
+            hidden = moved_off(hidden, steps, batch, inputs)
         num_layers = draw(edge_or_range(1, 2 if small else 3), label="num_layers") if on("several layers") else 1
         bidirectional = draw(st.booleans(), label="bidirectional") if on("bidirectional") else False
         has_bias = draw(st.booleans(), label="bias") if on("no bias") else True
@@ -216,6 +226,9 @@ def _cell_entry(kind: str, outputs: tuple[str, ...]) -> OpEntry:
         outputs=outputs,
         twin=getattr(torch_impl, f"{kind}_cell"),
         samples=cell_samples(kind),
+        stricter_than_pytorch={
+            "bias_ih without bias_hh": "PyTorch's cell functions take each bias alone; the API's cells, like nn.RNNCell(bias=...), have both or neither",
+        },
         features=_cell_features(kind),
         plain_call=_cell_plain(kind),
         error_inputs=_cell_errors(kind),
@@ -235,6 +248,11 @@ def _sequence_entry(kind: str, outputs: tuple[str, ...]) -> OpEntry:
         outputs=outputs,
         twin=getattr(torch_impl, kind),
         samples=sequence_samples(kind, outputs),
+        stricter_than_pytorch={
+            "params of a 2-layer module for num_layers=1": "the twin runs the layers asked for and ignores other keys (functional_call); "
+            "nn.RNN's load_state_dict rejects unexpected keys, as the API does",
+            "float lengths": "the twin casts lengths to int64 for pack_padded_sequence; the API's lengths are integers",
+        },
         features=_sequence_features(kind, outputs),
         plain_call=_sequence_plain(kind),
         error_inputs=_sequence_errors(kind),

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 import torch_impl
 
-from ..op_entry import ErrorInput, OpEntry, Tolerance, normal_array
+from ..op_entry import FLOAT_DATA_ONLY, EdgeCase, ErrorInput, OpEntry, Tolerance, normal_array
 from ..sample import Sample
 from ..strategies import SEEDS, edge_or_range, make_array, shapes, value_kinds
 
@@ -39,6 +39,7 @@ ENTRIES: tuple[OpEntry, ...] = (
         outputs=("gram",),
         twin=torch_impl.gram_matrix,
         samples=gram_samples,
+        stricter_than_pytorch={"integer-typed features": FLOAT_DATA_ONLY},
         error_inputs=(
             ErrorInput("3-D features", (normal_array(3, 4, 4),), {}, ValueError, "features"),
             ErrorInput("integer-typed features", (np.ones((1, 2, 3, 3), dtype=np.int64),), {}, TypeError, "features"),
@@ -55,11 +56,17 @@ ENTRIES: tuple[OpEntry, ...] = (
         outputs=("loss",),
         twin=torch_impl.total_variation,
         samples=total_variation_samples,
+        stricter_than_pytorch={"integer-typed img": FLOAT_DATA_ONLY},
         error_inputs=(
             ErrorInput("1-D img", (normal_array(5),), {}, ValueError, "img"),
             ErrorInput("integer-typed img", (np.ones((2, 3, 3), dtype=np.int64),), {}, TypeError, "img"),
         ),
         tolerances={"float32": FLOAT32_SUMS},
+        # |d|'(0) is 0 in PyTorch: equal neighbours, in every profile.
+        edge_cases=(
+            EdgeCase("equal neighbours", lambda: Sample({"img": make_array(np.random.default_rng(0), (2, 4, 5), "ties")}, {}, 0, "ties")),
+            EdgeCase("a constant image", lambda: Sample({"img": np.full((3, 4), 0.25)}, {}, 0, "constant")),
+        ),
         hints={
             "loss": "The sum of |differences| of vertical and horizontal neighbours (absolute values, not squares).",
             "dimg": "Each difference sends sign(difference) * dloss to one pixel and its negative to the other.",

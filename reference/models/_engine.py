@@ -16,7 +16,9 @@ from types import ModuleType
 
 import numpy as np
 
-BUFFER_SUFFIXES = (".running_mean", ".running_var", ".num_batches_tracked")
+from ..norm import BATCH_COUNTER, BATCH_NORM_BUFFERS
+
+BUFFER_SUFFIXES = tuple(f".{name}" for name in BATCH_NORM_BUFFERS)
 
 
 @dataclass
@@ -65,8 +67,8 @@ class Model:
     def load_state_dict(self, state: dict) -> None:
         """Load ``{key: ndarray}`` (a PyTorch ``state_dict`` with ``.numpy()`` values)
         unchanged: the same keys and shapes; ``num_batches_tracked`` may be absent."""
-        expected = {key for key in self.params if not key.endswith(".num_batches_tracked")}
-        given = {key for key in state if not key.endswith(".num_batches_tracked")}
+        expected = {key for key in self.params if not key.endswith(f".{BATCH_COUNTER}")}
+        given = {key for key in state if not key.endswith(f".{BATCH_COUNTER}")}
         if given != expected:
             raise ValueError(
                 f"{type(self).__name__}.load_state_dict: argument 'state' has missing keys {sorted(expected - given)} "
@@ -140,5 +142,5 @@ def batch_norm_state(prefix: str, channels: int) -> dict[str, np.ndarray]:
         f"{prefix}.bias": np.zeros(channels),
         f"{prefix}.running_mean": np.zeros(channels),
         f"{prefix}.running_var": np.ones(channels),
-        f"{prefix}.num_batches_tracked": np.array(0),
+        f"{prefix}.{BATCH_COUNTER}": np.array(0),
     }

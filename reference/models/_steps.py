@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..norm import BATCH_COUNTER
 from ._engine import Model, Step, SummaryRow
 
 
@@ -44,7 +45,7 @@ class Linear(Step):
 def count_batch(params: dict, prefix: str) -> None:
     """PyTorch counts training batches in ``num_batches_tracked``; so does the state here."""
     for key in params:
-        if key.startswith(prefix) and key.endswith(".num_batches_tracked"):
+        if key.startswith(prefix) and key.endswith(f".{BATCH_COUNTER}"):
             params[key] = params[key] + 1
 
 
@@ -127,7 +128,7 @@ class ResidualBlock(Step):
     def _block_params(self, model: Model) -> dict:
         prefix = self.name + "."
         # Views of the model's arrays: the block updates the running statistics in place.
-        return {key[len(prefix):]: value for key, value in model.params.items() if key.startswith(prefix) and not key.endswith("num_batches_tracked")}
+        return {key[len(prefix):]: value for key, value in model.params.items() if key.startswith(prefix) and not key.endswith(BATCH_COUNTER)}
 
     def forward(self, model: Model, x, training: bool):
         self.input_shape = x.shape

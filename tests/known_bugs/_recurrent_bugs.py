@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from reference import rnn, rnn_cells
+from reference import seams
 
 
 def lstm_cell_forward_with(kind):
     def lstm_cell_forward(x, h, c, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
-        result, cache = rnn_cells._cell_forward("lstm_cell_forward", kind, x, h, c, weight_ih, weight_hh, bias_ih, bias_hh)
+        result, cache = seams.cell_forward("lstm_cell_forward", kind, x, h, c, weight_ih, weight_hh, bias_ih, bias_hh)
         return result.h, result.c, cache
 
     return lstm_cell_forward
@@ -17,7 +17,7 @@ def single_state_cell_forward_with(kind, name: str):
     """``rnn_cell_forward``/``gru_cell_forward`` (the RNN's nonlinearity comes from ``kind``)."""
 
     def cell_forward(x, h, weight_ih, weight_hh, bias_ih=None, bias_hh=None, nonlinearity="tanh"):
-        result, cache = rnn_cells._cell_forward(f"{name}_forward", kind, x, h, None, weight_ih, weight_hh, bias_ih, bias_hh)
+        result, cache = seams.cell_forward(f"{name}_forward", kind, x, h, None, weight_ih, weight_hh, bias_ih, bias_hh)
         return result.h, cache
 
     return cell_forward
@@ -25,7 +25,7 @@ def single_state_cell_forward_with(kind, name: str):
 
 def lstm_forward_with(kind):
     def lstm_forward(x, h0, c0, params, num_layers=1, bidirectional=False, lengths=None):
-        return rnn._sequence_forward("lstm_forward", kind, x, h0, c0, params, num_layers, bidirectional, lengths)
+        return seams.sequence_forward("lstm_forward", kind, x, h0, c0, params, num_layers, bidirectional, lengths)
 
     return lstm_forward
 
@@ -34,8 +34,10 @@ def rnn_forward_with(make_kind):
     """``make_kind(nonlinearity)`` -> the cell to run."""
 
     def rnn_forward(x, h0, params, num_layers=1, nonlinearity="tanh", bidirectional=False, lengths=None):
-        rnn_cells.cell_kind("rnn_forward", "rnn", nonlinearity)  # the reference's argument check
-        output, h_n, _, cache = rnn._sequence_forward("rnn_forward", make_kind(nonlinearity), x, h0, None, params, num_layers, bidirectional, lengths)
+        seams.cell_kind("rnn_forward", "rnn", nonlinearity)  # the reference's argument check
+        output, h_n, _, cache = seams.sequence_forward(
+            "rnn_forward", make_kind(nonlinearity), x, h0, None, params, num_layers, bidirectional, lengths
+        )
         return output, h_n, cache
 
     return rnn_forward

@@ -3,8 +3,8 @@ PyTorch's (and the SPEC's) has the forward direction first."""
 
 import numpy as np
 
+import reference
 from reference import *  # noqa: F403
-from reference import rnn
 
 BUG = {"layer": "gru", "checks": ["forward", "backward"]}
 
@@ -17,9 +17,9 @@ def _swap_halves(output, bidirectional):
 
 
 def gru_forward(x, h0, params, num_layers=1, bidirectional=False, lengths=None):
-    output, h_n, cache = rnn.gru_forward(x, h0, params, num_layers, bidirectional, lengths)
+    output, h_n, cache = reference.gru_forward(x, h0, params, num_layers, bidirectional, lengths)
     return _swap_halves(output, bidirectional), h_n, cache
 
 
 def gru_backward(doutput, dh_n, cache):
-    return rnn.gru_backward(_swap_halves(doutput, cache.num_directions == 2), dh_n, cache)
+    return reference.gru_backward(_swap_halves(doutput, cache.num_directions == 2), dh_n, cache)

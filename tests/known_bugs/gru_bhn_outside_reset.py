@@ -4,7 +4,7 @@ PyTorch's is r * (W_hn h + b_hn) (the original paper's variant differs the same 
 import numpy as np
 
 from reference import *  # noqa: F403
-from reference.rnn_cells import GRUCell
+from reference.seams import GRUCell
 from tests.known_bugs._recurrent_bugs import single_state_cell_forward_with
 
 BUG = {"layer": "gru_cell", "checks": ["forward", "backward"]}

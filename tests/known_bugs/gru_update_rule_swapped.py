@@ -1,7 +1,7 @@
 """GRU's update written h' = z * n + (1 - z) * h; PyTorch's is (1 - z) * n + z * h."""
 
 from reference import *  # noqa: F403
-from reference.rnn_cells import GRUCell, StepGrads, StepResult
+from reference.seams import GRUCell, StepGrads, StepResult
 from tests.known_bugs._recurrent_bugs import single_state_cell_forward_with
 
 BUG = {"layer": "gru_cell", "checks": ["forward", "backward"]}

@@ -4,7 +4,7 @@ the next step (only dh is carried; dc restarts at 0 each step)."""
 import numpy as np
 
 from reference import *  # noqa: F403
-from reference.rnn_cells import LSTMCell
+from reference.seams import LSTMCell
 from tests.known_bugs._recurrent_bugs import lstm_cell_forward_with, lstm_forward_with
 
 BUG = {"layer": "lstm", "checks": ["backward", "gradcheck"]}

@@ -4,7 +4,7 @@ i, f, g, o. Consistent with itself, so only parity with PyTorch catches it."""
 import numpy as np
 
 from reference import *  # noqa: F403
-from reference.rnn_cells import LSTMCell
+from reference.seams import LSTMCell
 from tests.known_bugs._recurrent_bugs import gates_permuted, lstm_cell_forward_with, lstm_forward_with
 
 BUG = {"layer": "lstm_cell", "checks": ["forward", "backward"]}

@@ -3,16 +3,16 @@ one of them gets the gradient (PyTorch sends it to the first only)."""
 
 import numpy as np
 
+import reference
 from reference import *  # noqa: F403
-from reference import pool
-from reference._windows import pad_spatial, scatter_windows
+from reference.seams import pad_spatial, pool_windows, scatter_windows
 
 BUG = {"layer": "max_pool2d", "checks": ["backward"]}
 
 
 def max_pool2d_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
-    out, cache = pool.max_pool2d_forward(x, kernel_size, stride, padding, dilation, ceil_mode)
-    windows = pool._windows(pad_spatial(x, cache.geometry.padding, value=-np.inf), cache.geometry)
+    out, cache = reference.max_pool2d_forward(x, kernel_size, stride, padding, dilation, ceil_mode)
+    windows = pool_windows(pad_spatial(x, cache.geometry.padding, value=-np.inf), cache.geometry)
     return out, (windows == out[..., None, None], cache.geometry)
 
 

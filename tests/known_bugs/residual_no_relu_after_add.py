@@ -2,7 +2,7 @@
 addition" variant of the pre-activation ResNet, applied to a post-activation block)."""
 
 from reference import *  # noqa: F403
-from tests.known_bugs._residual_bugs import blocks_with
+from reference.seams import residual_blocks_with
 
 BUG = {"layer": "bottleneck", "checks": ["forward", "backward"]}
 
@@ -15,4 +15,4 @@ def _add_backward(dout, cache):
     return dout, dout
 
 
-bottleneck_forward, bottleneck_backward = blocks_with("bottleneck", _merge_forward=_add, _merge_backward=_add_backward)
+bottleneck_forward, bottleneck_backward = residual_blocks_with("bottleneck", merge_forward=_add, merge_backward=_add_backward)

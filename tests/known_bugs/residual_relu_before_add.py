@@ -3,7 +3,7 @@ instead of relu(main + shortcut). Its backward is consistent with that forward, 
 parity with PyTorch catches it."""
 
 from reference import *  # noqa: F403
-from tests.known_bugs._residual_bugs import blocks_with
+from reference.seams import residual_blocks_with
 
 BUG = {"layer": "basic_block", "checks": ["forward", "backward"]}
 
@@ -17,4 +17,6 @@ def _relu_then_add_backward(dout, cache):
     return relu_backward(dout, cache), dout  # noqa: F405
 
 
-basic_block_forward, basic_block_backward = blocks_with("basic_block", _merge_forward=_relu_then_add, _merge_backward=_relu_then_add_backward)
+basic_block_forward, basic_block_backward = residual_blocks_with(
+    "basic_block", merge_forward=_relu_then_add, merge_backward=_relu_then_add_backward
+)

@@ -4,7 +4,7 @@ step's hidden state: each step sees only its own output's gradient."""
 import numpy as np
 
 from reference import *  # noqa: F403
-from reference.rnn_cells import RNNCell
+from reference.seams import RNNCell
 from tests.known_bugs._recurrent_bugs import rnn_forward_with
 
 BUG = {"layer": "rnn", "checks": ["backward", "gradcheck"]}

@@ -1,8 +1,7 @@
 """rnn_cell_backward passing dh_next straight through tanh (its derivative 1 - h'^2 left out)."""
 
 from reference import *  # noqa: F403
-from reference import rnn_cells
-from reference.rnn_cells import RNNCell
+from reference.seams import RNNCell, cell_kind
 from tests.known_bugs._recurrent_bugs import single_state_cell_forward_with
 
 BUG = {"layer": "rnn_cell", "checks": ["backward", "gradcheck"]}
@@ -16,5 +15,5 @@ class NoTanhDerivative(RNNCell):
 
 
 def rnn_cell_forward(x, h, weight_ih, weight_hh, bias_ih=None, bias_hh=None, nonlinearity="tanh"):
-    rnn_cells.cell_kind("rnn_cell_forward", "rnn", nonlinearity)  # the reference's argument check
+    cell_kind("rnn_cell_forward", "rnn", nonlinearity)  # the reference's argument check
     return single_state_cell_forward_with(NoTanhDerivative(nonlinearity), "rnn_cell")(x, h, weight_ih, weight_hh, bias_ih, bias_hh)
