@@ -80,6 +80,15 @@ class ResidualCache(NamedTuple):
     dtype: np.dtype
 
 
+BLOCKS = ("basic_block", "bottleneck")
+
+
+def block_layout(kind: str, stride: int, projects: bool) -> Layout:
+    """The units of block ``kind`` ('basic_block' or 'bottleneck'): the one statement of
+    their names (the state_dict's key prefixes), kernels and strides."""
+    return (basic_block_layout if kind == "basic_block" else bottleneck_layout)(stride, projects)
+
+
 def basic_block_layout(stride: int, projects: bool) -> Layout:
     shortcut = Unit("shortcut.0", "shortcut.1", 1, stride, 0) if projects else None
     main = (Unit("conv1", "bn1", 3, stride, 1), Unit("conv2", "bn2", 3, 1, 1))

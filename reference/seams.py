@@ -130,7 +130,7 @@ conv_bn_backward = residual._conv_bn_backward  # (dout, UnitCache, unit, dparams
 shortcut_forward = residual._shortcut_forward  # (x, params, unit or None, training) -> (shortcut, UnitCache or None)
 shortcut_backward = residual._shortcut_backward  # (dout, cache, unit or None, dparams) -> dx
 
-_RESIDUAL_KINDS = ("basic_block", "bottleneck")
+_RESIDUAL_KINDS = residual.BLOCKS
 # The pieces residual_blocks_with swaps: their seam names, and their names inside reference.residual.
 _RESIDUAL_PIECES = {
     "shortcut_forward": "_shortcut_forward",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..norm import BATCH_COUNTER
+from ..residual import block_layout
 from ._engine import Model, Step, SummaryRow
 
 
@@ -123,7 +124,7 @@ class ResidualBlock(Step):
 
     def __init__(self, name: str, function: str, stride: int) -> None:
         self.name, self.function, self.stride = name, function, stride
-        self.kind = {"basic_block": "BasicBlock", "bottleneck": "Bottleneck"}[function]
+        self.kind = block_layout(function, stride, False).module
 
     def _block_params(self, model: Model) -> dict:
         prefix = self.name + "."
@@ -143,25 +144,28 @@ class ResidualBlock(Step):
         return dx
 
     def summary_rows(self, model: Model, output) -> list[SummaryRow]:
-        """The twin's leaf layers inside the block, in the order its forward calls them.
-        Every convolution keeps the output's size but a bottleneck's first (1x1, stride 1)."""
+        """The twin's leaf layers inside the block, in the order its forward calls them, unit
+        by unit of the block's layout. A unit before the strided one keeps the input's size."""
         p = model.params
         batch, _, height, width = output.shape
         bottleneck = self.function == "bottleneck"
+        projection = block_layout(self.function, self.stride, True).shortcut
+        assert projection is not None
+        layout = block_layout(self.function, self.stride, f"{self.name}.{projection.conv}.weight" in p)
         rows: list[SummaryRow] = []
-        for index, conv in enumerate(["conv1", "conv2", "conv3"] if bottleneck else ["conv1", "conv2"]):
-            weight = p[f"{self.name}.{conv}.weight"]
-            size = self.input_shape[2:] if bottleneck and index == 0 else (height, width)
-            shape = (batch, weight.shape[0], *size)
-            rows.append(SummaryRow(f"{self.name}.{conv}", "Conv2d", shape, weight.size))
-            rows.append(SummaryRow(f"{self.name}.bn{index + 1}", "BatchNorm2d", shape, 2 * weight.shape[0]))
+        strided = False
+        for index, unit in enumerate(layout.main):
+            weight = p[f"{self.name}.{unit.conv}.weight"]
+            strided = strided or unit.stride != 1
+            shape = (batch, weight.shape[0], *((height, width) if strided or self.stride == 1 else self.input_shape[2:]))
+            rows.append(SummaryRow(f"{self.name}.{unit.conv}", "Conv2d", shape, weight.size))
+            rows.append(SummaryRow(f"{self.name}.{unit.bn}", "BatchNorm2d", shape, 2 * weight.shape[0]))
             if bottleneck and index == 0:  # torchvision's one ReLU module; its later calls repeat it
                 rows.append(SummaryRow(f"{self.name}.relu", "ReLU", shape, 0))
-        shortcut = "downsample" if bottleneck else "shortcut"
-        if f"{self.name}.{shortcut}.0.weight" in p:
-            channels = p[f"{self.name}.{shortcut}.0.weight"]
-            rows.append(SummaryRow(f"{self.name}.{shortcut}.0", "Conv2d", tuple(output.shape), channels.size))
-            rows.append(SummaryRow(f"{self.name}.{shortcut}.1", "BatchNorm2d", tuple(output.shape), 2 * channels.shape[0]))
+        if layout.shortcut is not None:
+            weight = p[f"{self.name}.{layout.shortcut.conv}.weight"]
+            rows.append(SummaryRow(f"{self.name}.{layout.shortcut.conv}", "Conv2d", tuple(output.shape), weight.size))
+            rows.append(SummaryRow(f"{self.name}.{layout.shortcut.bn}", "BatchNorm2d", tuple(output.shape), 2 * weight.shape[0]))
         elif not bottleneck:  # BasicBlock's identity shortcut is an empty nn.Sequential: a leaf
-            rows.append(SummaryRow(f"{self.name}.shortcut", "Sequential", tuple(output.shape), 0))
+            rows.append(SummaryRow(f"{self.name}.{projection.conv.split('.')[0]}", "Sequential", tuple(output.shape), 0))
         return rows

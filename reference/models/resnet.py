@@ -6,10 +6,9 @@ from types import ModuleType
 
 import numpy as np
 
+from ..residual import BLOCKS, block_layout
 from ._engine import Model, batch_norm_state, uniform_init
 from ._steps import Activation, BatchNorm2d, Conv2d, Flatten, Linear, Pool2d, ResidualBlock
-
-EXPANSION = {"basic_block": 1, "bottleneck": 4}
 
 
 class ResNet(Model):
@@ -19,7 +18,7 @@ class ResNet(Model):
 
     def __init__(self, block: str, layers: list[int], num_classes: int = 10, width: int = 64, stem: str = "cifar", in_channels: int = 3,
                  *, impl: ModuleType | None = None, seed: int = 0) -> None:
-        if block not in EXPANSION:
+        if block not in BLOCKS:
             raise ValueError(f"ResNet: argument 'block' must be 'basic_block' or 'bottleneck'; got {block!r}")
         if stem not in ("cifar", "imagenet"):
             raise ValueError(f"ResNet: argument 'stem' must be 'cifar' or 'imagenet'; got {stem!r}")
@@ -41,7 +40,7 @@ class ResNet(Model):
                 name = f"layer{stage + 1}.{index}"
                 steps.append(ResidualBlock(name, block, stride))
                 params |= _block_params(rng, name, block, in_planes, planes, stride)
-                in_planes = planes * EXPANSION[block]
+                in_planes = planes * block_layout(block, 1, False).expansion
         steps += [Pool2d("avgpool", "adaptive_avg_pool2d", (1, 1)), Flatten("flatten"), Linear("fc")]
         params["fc.weight"] = uniform_init(rng, (num_classes, in_planes), in_planes)
         params["fc.bias"] = uniform_init(rng, (num_classes,), in_planes)
@@ -57,19 +56,19 @@ def _conv(rng, name: str, out_channels: int, in_channels: int, kernel: int) -> d
 
 
 def _block_params(rng, name: str, block: str, in_planes: int, planes: int, stride: int) -> dict:
+    """The block's state_dict, unit by unit of its layout: each unit outputs ``planes``
+    channels but the last, ``planes * expansion``; the shortcut projects to the same."""
+    expansion = block_layout(block, stride, False).expansion
+    layout = block_layout(block, stride, projects=stride != 1 or in_planes != planes * expansion)
     params: dict = {}
-    if block == "basic_block":
-        params |= _conv(rng, f"{name}.conv1", planes, in_planes, 3) | batch_norm_state(f"{name}.bn1", planes)
-        params |= _conv(rng, f"{name}.conv2", planes, planes, 3) | batch_norm_state(f"{name}.bn2", planes)
-        shortcut, out_planes = "shortcut", planes
-    else:
-        out_planes = planes * 4
-        params |= _conv(rng, f"{name}.conv1", planes, in_planes, 1) | batch_norm_state(f"{name}.bn1", planes)
-        params |= _conv(rng, f"{name}.conv2", planes, planes, 3) | batch_norm_state(f"{name}.bn2", planes)
-        params |= _conv(rng, f"{name}.conv3", out_planes, planes, 1) | batch_norm_state(f"{name}.bn3", out_planes)
-        shortcut = "downsample"
-    if stride != 1 or in_planes != out_planes:
-        params |= _conv(rng, f"{name}.{shortcut}.0", out_planes, in_planes, 1) | batch_norm_state(f"{name}.{shortcut}.1", out_planes)
+    channels = in_planes
+    for index, unit in enumerate(layout.main):
+        width = planes * layout.expansion if index == len(layout.main) - 1 else planes
+        params |= _conv(rng, f"{name}.{unit.conv}", width, channels, unit.kernel) | batch_norm_state(f"{name}.{unit.bn}", width)
+        channels = width
+    if layout.shortcut is not None:
+        unit = layout.shortcut
+        params |= _conv(rng, f"{name}.{unit.conv}", channels, in_planes, unit.kernel) | batch_norm_state(f"{name}.{unit.bn}", channels)
     return params
 
 
