@@ -17,6 +17,12 @@ def test_reference_never_imports_torch():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_the_twins_never_import_the_reference():
+    """The oracle does not lean on what it judges."""
+    code = "import sys, torch_impl, torch_impl.models, torch_impl.residual; assert 'reference' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_numerical_gradient_of_a_known_function():
     x = np.array([[0.5, -1.0], [2.0, 3.0]])
     dout = np.array([[1.0, 2.0], [-1.0, 0.5]])
