@@ -83,6 +83,9 @@ def assert_close(entry: Subject, what: str, actual, expected, sample: object, to
         f"(abs diff {difference[worst]:.3g})",
         f"  tolerance: rtol={tolerance.rtol:g}, atol={tolerance.atol:g} ({tolerance.reason})",
     ]
+    where = _first_differing_step(entry, what, mismatched, sample)
+    if where:
+        lines.insert(2, f"  {where}")
     hint = entry.hints.get(what) or entry.hints.get(what.split("[")[0])
     if hint:
         lines.append(f"  hint: {hint}")
@@ -94,6 +97,24 @@ def assert_close(entry: Subject, what: str, actual, expected, sample: object, to
             "raw memory read as C order. np.ascontiguousarray(x) first, or compute from x.strides."
         )
     raise AssertionError("\n".join(lines))
+
+
+def _first_differing_step(entry: Subject, what: str, mismatched: np.ndarray, sample: object) -> str:
+    """For a sequence's output or gradient: the first time step (or layer and direction)
+    at which it differs, where the mistake starts."""
+    name = what.split(" ")[0]
+    time_axis = getattr(entry, "time_axes", {}).get(name)
+    layer_axis = getattr(entry, "layer_axes", {}).get(name)
+    axis = time_axis if time_axis is not None else layer_axis
+    if axis is None or mismatched.ndim <= axis:
+        return ""
+    others = tuple(a for a in range(mismatched.ndim) if a != axis)
+    first = int(np.flatnonzero(mismatched.any(axis=others))[0])
+    if time_axis is not None:
+        return f"first differs at time step t = {first} (of {mismatched.shape[axis]}, counting from 0)"
+    directions = 2 if getattr(sample, "kwargs", {}).get("bidirectional") else 1
+    direction = " (the reverse direction)" if directions == 2 and first % 2 else ""
+    return f"first differs at layer {first // directions}{direction}"
 
 
 def assert_gradient(entry: Subject, name: str, grad, given, expected: dict[str, np.ndarray], sample: object, tolerance: Tolerance) -> None:

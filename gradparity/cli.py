@@ -38,6 +38,10 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("-n", dest="workers", metavar="N|auto", help="run the checks in N processes (auto: one per core)")
     check.add_argument("--profile", choices=PROFILES, default="learner", help="examples per property: learner 20 (default), ci 30 derandomized, thorough 300")
     check.add_argument("--json", metavar="PATH", help="also write the report as JSON")
+    check.add_argument(
+        "--style", choices=("auto", "spec", "dls", "cs231n"), default="auto",
+        help="the conventions your code follows: the API's (spec), the Deep Learning Specialization's (dls), CS231n's; auto: detect",
+    )
     check.add_argument("--strict", action="store_true", help="fail what is not implemented, and require every optional feature")
     check.add_argument("--full-api", action="store_true", help="require every optional feature (pairs, dilation, groups, ...)")
     check.add_argument("--check-contract", action="store_true", help="fail on undocumented bad-input errors and RuntimeWarnings too")
@@ -84,7 +88,7 @@ def _pytest_command(args: argparse.Namespace, ini: Path, report: Path) -> list[s
     # An empty ini of our own: the learner's pytest settings (addopts, filterwarnings) do
     # not apply to these checks; -q and no tracebacks, since the report is read from JSON.
     command += ["-c", str(ini), "--rootdir", str(ini.parent), "-p", "no:cacheprovider", "-p", "no:benchmark", "-q", "--tb=no", "--no-header"]
-    command += [f"--hypothesis-profile={args.profile}", "--gradparity-json", str(report)]
+    command += [f"--hypothesis-profile={args.profile}", "--gradparity-json", str(report), "--impl-style", args.style]
     command += [flag for flag, on in (("--impl-strict", args.strict), ("--full-api", args.full_api), ("--check-contract", args.check_contract)) if on]
     for option, path in (("--skips-file", args.skips_file), ("--xfails-file", args.xfails_file)):
         if path:
@@ -109,8 +113,12 @@ def _detail(message: str) -> list[str]:
 def _print_report(report: dict, verbose: bool) -> None:
     if report["table"]:
         print(f"gradparity: {report['implementation']}")
+        if report.get("style", "spec") != "spec":
+            print(f"style {report['style']}: {report['style_reason']}")
     for line in report["table"]:
         print(line)
+    for note in (*report.get("conventions", []), *report.get("loading", [])):
+        print(f"note: {note}")
     failures, seen = [], set()
     for failure in report["failures"]:
         key = (failure["layer"], failure["check"], _first_line(failure["message"]))

@@ -31,8 +31,9 @@ def _call_pair(entry: OpEntry, forward, backward, sample: Sample) -> str | None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             outputs, cache = run_forward(entry, forward, sample, contract=UNJUDGED)
-            function = entry.backward_name
-            run_backward(entry, backward, draw_upstream(entry, sample, outputs), cache, contract=UNJUDGED, sample=sample)
+            if backward is not None:
+                function = entry.backward_name
+                run_backward(entry, backward, draw_upstream(entry, sample, outputs), cache, contract=UNJUDGED, sample=sample)
     except Exception as error:  # a learner's code may raise anything
         return f"{function} raised {_first_line(error)}"
     return None

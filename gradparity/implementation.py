@@ -34,6 +34,13 @@ def _load_file(spec: str, path: Path) -> ModuleType:
     init = path / "__init__.py" if path.is_dir() else path
     if not init.is_file():
         raise ImplementationError(f"--impl {spec}: no such file {init}")
+    if path.suffix == ".ipynb":
+        from .notebook import load_notebook
+
+        try:
+            return load_notebook(path, f"gradparity_impl_{path.stem.replace(' ', '_').replace('-', '_')}", spec)
+        except Exception as error:  # not a notebook nbformat can read
+            raise ImplementationError(f"--impl {spec}: cannot read it as a notebook ({type(error).__name__}: {error})") from error
     # The learner's folder goes on sys.path so that their module can import its siblings.
     folder = str(path.parent)
     if folder not in sys.path:
@@ -52,7 +59,7 @@ def _load_file(spec: str, path: Path) -> ModuleType:
 
 def is_path(spec: str) -> bool:
     """A file or folder path (``my_layers.py``, ``../course/layers``), not a module name."""
-    return spec.endswith(".py") or "/" in spec or os.sep in spec or spec in (".", "..")
+    return spec.endswith((".py", ".ipynb")) or "/" in spec or os.sep in spec or spec in (".", "..")
 
 
 def resolve(spec: str, base: Path) -> str:
@@ -107,12 +114,24 @@ class Implementation:
     ``full_api``: every optional feature of every layer is drawn; otherwise a layer is
     checked on the features it supports (``features.unsupported_features``).
     ``contract``: bad-input errors and RuntimeWarnings fail (``contract.Contract``).
-    The reference's own run always has both."""
+    The reference's own run always has both.
 
-    def __init__(self, module: ModuleType, label: str, *, strict: bool = False, full_api: bool = False, contract: bool = False) -> None:
-        self.module, self.label, self.strict = module, label, strict
+    ``style``: 'spec' (the API itself), a course's ('dls', 'cs231n'), or 'auto' (detected
+    from the module's names and signatures; ``style_reason`` says why). A course's module
+    is checked through its style's adapter (``gradparity.styles``): ``module`` is then the
+    adapted one, and ``source`` the learner's own."""
+
+    def __init__(
+        self, module: ModuleType, label: str, *, strict: bool = False, full_api: bool = False, contract: bool = False, style: str = "auto"
+    ) -> None:
+        from . import styles
+
+        self.source, self.label, self.strict = module, label, strict
         is_reference = module.__name__ == REFERENCE
         self.full_api, self.contract = full_api or strict or is_reference, contract or is_reference
+        self.style, self.style_reason = styles.detect(module) if style == "auto" else (style, "--impl-style")
+        self.adapted = None if self.style == styles.SPEC else styles.adapt(module, self.style)
+        self.module = module if self.adapted is None else self.adapted.module
         self._unsupported: dict[str, dict[str, str]] = {}
 
     def __repr__(self) -> str:
@@ -134,16 +153,62 @@ class Implementation:
         found = [getattr(self.module, name) for name in names]
         return found[0] if len(found) == 1 else found
 
+    @property
+    def is_course(self) -> bool:
+        return self.adapted is not None
+
+    def entries(self) -> tuple:
+        """The registry entries a run checks: the API's, or the course style's bindings'."""
+        if self.adapted is not None:
+            return tuple(binding.entry for binding in self.adapted.bindings)
+        from .registry import REGISTRY
+
+        return REGISTRY
+
+    def rows(self, checks: tuple[str, ...]) -> list[tuple[str, dict[str, str]]]:
+        """The summary's rows: each layer and model (a course's: each of its functions), and
+        for each check the entry whose cell it shows."""
+        if self.adapted is not None:
+            return self.adapted.rows(checks)
+        from .model_cases import BY_NAME as MODEL_CASES
+
+        return [(name, dict.fromkeys(checks, name)) for name in (*(entry.name for entry in self.entries()), *MODEL_CASES)]
+
+    def left_out_by_row(self, rows) -> dict[str, dict[str, str]]:
+        by_name = {entry.name: entry for entry in self.entries()}
+        return {name: self.unsupported(by_name[keys["forward"]]) for name, keys in rows if keys.get("forward") in by_name}
+
+    def defines_anything(self) -> bool:
+        if self.adapted is not None:
+            return any(binding.defined_by(self.source) for binding in self.adapted.bindings)
+        return bool(self.defined_api_names())
+
+    def conventions(self) -> list[str]:
+        """What the course adapter converts and which course conventions it applies, for the
+        bindings the learner's module defines."""
+        if self.adapted is None:
+            return []
+        notes = [note for binding in self.adapted.bindings if binding.defined_by(self.source) for note in binding.conventions]
+        return list(dict.fromkeys(notes))
+
+    def loading_notes(self) -> list[str]:
+        load = getattr(self.source, "__gradparity_load__", None)
+        return load.notes() if load is not None else []
+
     def unsupported(self, entry) -> dict[str, str]:
-        """The optional features of ``entry`` left out for this implementation, with why;
-        empty under ``full_api`` or when the layer is not implemented."""
-        if self.full_api or not (self.defines(entry.forward_name) and self.defines(entry.backward_name)):
-            return {}
+        """The optional features of ``entry`` left out for this implementation, with why: a
+        course's function cannot take some (its style says which); the others are probed
+        unless ``full_api``. Empty when the layer is not implemented."""
+        binding = self.adapted.binding(entry.name) if self.adapted else None
+        declared = dict(binding.left_out) if binding else {}
+        if self.full_api or not (self.defines(entry.forward_name) and (not entry.has_backward or self.defines(entry.backward_name))):
+            return declared
         if entry.name not in self._unsupported:
             from .features import unsupported_features  # needs torch: only in a checking run
 
-            forward, backward = getattr(self.module, entry.forward_name), getattr(self.module, entry.backward_name)
-            self._unsupported[entry.name] = unsupported_features(entry, forward, backward)
+            forward, backward = getattr(self.module, entry.forward_name), getattr(self.module, entry.backward_name, None)
+            probed = unsupported_features(entry.with_features_left_out(declared), forward, backward)
+            self._unsupported[entry.name] = {f.name: (declared | probed)[f.name] for f in entry.features if f.name in declared | probed}
         return self._unsupported[entry.name]
 
     def features(self, entry) -> frozenset[str]:

@@ -21,6 +21,7 @@ from .contract import UNJUDGED, Contract, Tally
 from .implementation import NOT_CHECKED
 from .op_entry import OpEntry
 from .sample import LAYOUTS, Sample, laid_out
+from .summary import NOT_APPLICABLE
 
 
 def forward_args(entry: OpEntry, forward, sample: Sample, arrays=None) -> list:
@@ -33,7 +34,11 @@ def run_forward(entry: OpEntry, forward, sample: Sample, arrays=None, *, contrac
     __tracebackhide__ = True
     args = forward_args(entry, forward, sample, arrays)
     with contract.watching(entry.name, entry.forward_name, lambda: f"{entry.forward_name}{sample!r}"):
-        result = forward(*args)
+        try:
+            result = forward(*args)
+        except Exception as error:
+            add_hint(error)
+            raise
     if not isinstance(result, tuple) or len(result) < 2:
         raise AssertionError(
             f"{entry.name}: {entry.forward_name} returned {type(result).__name__}, but should return (out, cache)"
@@ -66,7 +71,11 @@ def run_backward(entry: OpEntry, backward, upstream: list, cache, *, contract: C
     """The gradients as a list in the order of the array arguments."""
     __tracebackhide__ = True
     with contract.watching(entry.name, entry.backward_name, lambda: f"{entry.forward_name}{sample!r}"):
-        grads = backward(*upstream, cache)
+        try:
+            grads = backward(*upstream, cache)
+        except Exception as error:
+            add_hint(error)
+            raise
     grads = list(grads) if isinstance(grads, tuple) else [grads]
     if len(grads) != len(entry.gradient_args):
         raise AssertionError(
@@ -87,6 +96,33 @@ def draw_upstream(entry: OpEntry, sample: Sample, outputs: list[np.ndarray]) -> 
 
 def copies(arrays: list, layout: str = "contiguous") -> list:
     return [None if a is None else laid_out(a, layout) for a in arrays]
+
+
+def dtype_applies(entry: OpEntry, check: str, dtype: str) -> None:
+    """Skip a check in a dtype the entry leaves out entirely (a course's float64-only code)."""
+    skip = entry.skipped_entirely(check, dtype)
+    if skip is not None:
+        pytest.skip(f"{NOT_APPLICABLE}: {skip.reason}")
+
+
+def backward_side(entry: OpEntry) -> None:
+    """Skip a backward-side check of a forward-only entry: it does not apply."""
+    if not entry.has_backward:
+        pytest.skip(f"{NOT_APPLICABLE}: {entry.forward_name} has no backward")
+
+
+def add_hint(error: Exception) -> None:
+    """A note on ``error``, from a learner's function, naming a classic cause."""
+    text, hint = str(error), ""
+    if isinstance(error, NameError):
+        hint = (
+            "hint: the function reads a name it does not define or import: in a notebook, a global of another cell "
+            "(pass it in, as the parameters dict), or a helper the notebook did not import."
+        )
+    elif isinstance(error, TypeError) and ("'float' object cannot be interpreted as an integer" in text or "integer" in text and "slice" in text):
+        hint = "hint: a size computed with / is a float in Python 3 (true division; code written for Python 2): use // or int()."
+    if hint:  # PEP 678's notes (add_note is Python 3.11's; the attribute is what it sets)
+        error.__notes__ = [*getattr(error, "__notes__", []), hint]  # type: ignore[attr-defined]
 
 
 def edge_cases(entries) -> list[tuple[OpEntry, int]]:

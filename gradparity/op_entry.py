@@ -62,15 +62,19 @@ class Feature:
 class Skip:
     """Samples a check does not compare, in the manner of OpInfo's ``DecorateInfo``: for
     ``check`` (None: every check) in ``dtype`` (None: every dtype), the samples for which
-    ``condition`` holds, for ``reason`` (said beside the entry, and in the README)."""
+    ``condition`` holds (None: all of them), for ``reason`` (said beside the entry, and in
+    the README)."""
 
     check: str | None
     dtype: str | None
-    condition: Callable[[Sample], bool]
+    condition: Callable[[Sample], bool] | None
     reason: str
 
+    def covers(self, check: str, dtype: str) -> bool:
+        return self.check in (None, check) and self.dtype in (None, dtype)
+
     def applies(self, check: str, dtype: str, sample: Sample) -> bool:
-        return self.check in (None, check) and self.dtype in (None, dtype) and self.condition(sample)
+        return self.covers(check, dtype) and (self.condition is None or self.condition(sample))
 
 
 def values_are(*kinds: str) -> Callable[[Sample], bool]:
@@ -114,6 +118,13 @@ class OpEntry:
     plain_call: Callable[[], Sample] | None = None
     # Calls run in every profile, besides the drawn ones (forward, backward, purity).
     edge_cases: tuple[EdgeCase, ...] = ()
+    # A forward-only function (a course's helper, a loss that returns its gradient): the
+    # backward-side checks do not apply.
+    has_backward: bool = True
+    # Outputs and gradients along whose axis time runs, or layers (and directions) stack:
+    # a mismatch there names the first time step (or layer) at which it differs.
+    time_axes: dict[str, int] = field(default_factory=dict)
+    layer_axes: dict[str, int] = field(default_factory=dict)
     # Bad calls the twin accepts: description -> why the API is stricter than PyTorch.
     # Every other bad call must make the twin raise too (tests/test_registry.py).
     stricter_than_pytorch: dict[str, str] = field(default_factory=dict)
@@ -136,9 +147,20 @@ class OpEntry:
     def backward_name(self) -> str:
         return f"{self.name}_backward"
 
+    def skipped_entirely(self, check: str, dtype: str) -> Skip | None:
+        """The skip that leaves ``check`` in ``dtype`` out for every sample, if any."""
+        return next((skip for skip in self.skips if skip.condition is None and skip.covers(check, dtype)), None)
+
     def compares(self, check: str, dtype: str, sample: Sample) -> bool:
         """Whether ``check`` compares ``sample`` in ``dtype`` (no ``Skip`` applies)."""
         return not any(skip.applies(check, dtype, sample) for skip in self.skips)
+
+    def with_features_left_out(self, names) -> OpEntry:
+        """This entry without the named features (a course's function cannot take them):
+        nothing probes or draws them."""
+        from dataclasses import replace
+
+        return replace(self, features=tuple(feature for feature in self.features if feature.name not in names)) if names else self
 
     def feature(self, name: str) -> Feature:
         return next(feature for feature in self.features if feature.name == name)

@@ -70,6 +70,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--full-api", action="store_true", help="draw every optional feature of every layer (pairs, dilation, groups, ...), supported or not")
     group.addoption("--check-contract", action="store_true", help="fail on undocumented bad-input errors and on RuntimeWarnings too (always on for the reference)")
     group.addoption("--layer", action="append", metavar="NAME", help="check only this layer (repeatable), e.g. --layer conv2d")
+    group.addoption(
+        "--impl-style", default="auto", choices=("auto", "spec", "dls", "cs231n"),
+        help="the conventions the implementation follows: the API's (spec), the Deep Learning Specialization's (dls), CS231n's; auto: detect",
+    )
     group.addoption("--gradparity-json", metavar="PATH", help="also write the summary (verdicts, left-out features, advisories, failures) as JSON")
     group.addoption("--skips-file", metavar="PATH", help="skip what it lists: one 'layer' or 'layer::check' a line, '#' comments")
     group.addoption("--xfails-file", metavar="PATH", help="expect failures in what it lists (same format): an unfinished layer does not fail the run")
@@ -95,10 +99,26 @@ class Run:
         # Checked now, before any test: a wrong --layer or list line is a usage error.
         self.layers = config.getoption("--layer")
         if self.layers:
-            unknown = set(self.layers) - set(_layers_and_models())
+            known = self.known_names()
+            unknown = set(self.layers) - set(known)
             if unknown:
-                raise pytest.UsageError(f"--layer {', '.join(sorted(unknown))}: unknown layer; known: {', '.join(_layers_and_models())}")
-        self.skips, self.xfails = (read_listing(config.getoption(option)) for option in ("--skips-file", "--xfails-file"))
+                raise pytest.UsageError(f"--layer {', '.join(sorted(unknown))}: unknown layer; known: {', '.join(known)}")
+        self.skips, self.xfails = (read_listing(config.getoption(option), self.known_names()) for option in ("--skips-file", "--xfails-file"))
+
+    def known_names(self) -> list[str]:
+        """The rows a --layer, a skips file or an xfails file may name."""
+        return [name for name, _ in self.rows()]
+
+    def rows(self):
+        return self.impl.rows(CHECKS)
+
+    def selected(self, entry_name: str, check: str) -> bool:
+        """Whether --layer keeps the cell ``(entry_name, check)``."""
+        return not self.layers or any(keys.get(check) == entry_name for name, keys in self.rows() if name in self.layers)
+
+    def listed(self, listing: Listing, entry_name: str, check: str) -> str | None:
+        """The line of a skips or xfails file naming the cell ``(entry_name, check)``."""
+        return next((line for name, keys in self.rows() if keys.get(check) == entry_name and (line := listing.get((name, check)))), None)
 
     @property
     def impl(self) -> Implementation:
@@ -109,18 +129,25 @@ class Run:
                 raise pytest.UsageError(str(error)) from error
             option = self.config.getoption
             self._impl = Implementation(
-                module, self.label, strict=option("--impl-strict"), full_api=option("--full-api"), contract=option("--check-contract")
+                module, self.label, strict=option("--impl-strict"), full_api=option("--full-api"), contract=option("--check-contract"),
+                style=option("--impl-style"),
             )
         return self._impl
 
-    def left_out(self, layers) -> dict[str, dict[str, str]]:
-        from .registry import BY_NAME
-
-        return {layer: self.impl.unsupported(BY_NAME[layer]) for layer in layers if layer in BY_NAME}
+    def notes(self) -> dict:
+        """What the report says beside the table: the style, the adapter's conventions, a
+        notebook's loading, and why nothing was checked."""
+        impl = self.impl
+        return {
+            "style": impl.style,
+            "style_reason": impl.style_reason,
+            "conventions": impl.conventions(),
+            "loading": impl.loading_notes(),
+            "nothing_checked": self.nothing_checked,
+        }
 
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
-        wanted, skips, xfails = self.layers, self.skips, self.xfails
-        nothing_defined = self.explicit and not self.impl.defined_api_names()
+        nothing_defined = self.explicit and not self.impl.defines_anything()
         kept: list[pytest.Item] = []
         deselected: list[pytest.Item] = []
         for item in items:
@@ -129,15 +156,19 @@ class Run:
                 item.user_properties.append(IMPL_ITEM)
             marker, layer = item.get_closest_marker("check"), _subject(item)
             if marker is not None and layer is not None:
-                item.user_properties += [("layer", layer), ("check", marker.args[0])]
-                listed = (layer, marker.args[0])
-                if skip_line := skips.get(listed):
+                check = marker.args[0]
+                item.user_properties += [("layer", layer), ("check", check)]
+                if skip_line := self.listed(self.skips, layer, check):
                     item.add_marker(pytest.mark.skip(reason=f"{SKIPPED_BY_USER}: {skip_line}"))
-                elif xfail_line := xfails.get(listed):
+                elif xfail_line := self.listed(self.xfails, layer, check):
                     item.add_marker(pytest.mark.xfail(reason=f"expected to fail: {xfail_line}", strict=False))
             # --layer keeps that layer's checks only (tests of the suite itself have no layer);
             # an implementation that defines nothing of the API has nothing to run.
-            dropped = (wanted and layer not in wanted) or (nothing_defined and uses_impl)
+            if self.layers and layer is not None and marker is not None:
+                dropped = not self.selected(layer, marker.args[0])
+            else:
+                dropped = bool(self.layers) and layer not in self.layers
+            dropped = dropped or (nothing_defined and uses_impl)
             (deselected if dropped else kept).append(item)
         if deselected:
             config.hook.pytest_deselected(items=deselected)
@@ -155,7 +186,7 @@ class Run:
         summary = self.summary
         quiet = session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED) and not summary.checked_anything
         if quiet and (summary.cells or (self.explicit and not summary.impl_items)):
-            if summary.cells or not self.impl.defined_api_names():
+            if summary.cells or not self.impl.defines_anything():
                 self.nothing_checked = self.impl.nothing_to_check_message()
             else:
                 self.nothing_checked = (
@@ -165,18 +196,22 @@ class Run:
             session.exitstatus = pytest.ExitCode.NO_TESTS_COLLECTED
         path = self.config.getoption("--gradparity-json")
         if path:
-            layers = _layers_and_models() if summary.cells else ()
-            summary.write_json(path, self.label, layers, CHECKS, self.left_out(summary.layers_seen(layers)), self.nothing_checked)
+            rows = self.rows() if summary.cells else []
+            summary.write_json(path, self.label, rows, CHECKS, self.impl.left_out_by_row(rows), self.notes())
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
         if not self.is_controller:
             return
         if self.summary.cells:
-            layers = _layers_and_models()
+            rows = self.rows()
             terminalreporter.section(f"gradparity: {self.label}")
-            for line in self.summary.render(layers, CHECKS, self.left_out(self.summary.layers_seen(layers))):
+            if self.impl.is_course:
+                terminalreporter.write_line(f"style {self.impl.style}: {self.impl.style_reason}")
+            for line in self.summary.render(rows, CHECKS, self.impl.left_out_by_row(rows)):
                 terminalreporter.write_line(line)
-            for layer, check, note in self.summary.advisories(layers, CHECKS):
+            for note in (*self.impl.conventions(), *self.impl.loading_notes()):
+                terminalreporter.write_line(f"note: {note}")
+            for layer, check, note in self.summary.advisories(rows, CHECKS):
                 terminalreporter.write_line(f"advisory, {layer} {check}: {note} (fails only with --check-contract)")
         if self.nothing_checked:
             terminalreporter.section("gradparity: nothing checked", red=True)
@@ -191,12 +226,12 @@ class Listing(dict):
         return super().get(key) or super().get((key[0], None), default)
 
 
-def read_listing(path: str | None) -> Listing:
+def read_listing(path: str | None, known: list[str]) -> Listing:
     """Read a skips or xfails file: one ``layer`` or ``layer::check`` a line, ``#`` comments."""
     listing = Listing()
     if path is None:
         return listing
-    known_layers, known_checks = set(_layers_and_models()), set(CHECKS)
+    known_layers, known_checks = set(known), set(CHECKS)
     try:
         lines = Path(path).read_text().splitlines()
     except OSError as error:
@@ -219,14 +254,18 @@ def _subject(item: pytest.Item) -> str | None:
     return subject.name if subject is not None else None
 
 
-def _layers_and_models() -> tuple[str, ...]:
-    from .model_cases import BY_NAME as MODEL_CASES
-    from .registry import LAYER_NAMES
-
-    return (*LAYER_NAMES, *MODEL_CASES)
-
-
 _RUN = pytest.StashKey[Run]()
+_current_run: Run | None = None  # the run whose checks are being collected (one per process)
+
+
+def checked_entries() -> tuple:
+    """The registry entries the checks are parametrized by: the API's, or, for a course's
+    implementation, its style's bindings' (collected after ``pytest_configure``)."""
+    if _current_run is None:  # imported outside a pytest run
+        from .registry import REGISTRY
+
+        return REGISTRY
+    return _current_run.impl.entries()
 
 
 def _run(config: pytest.Config) -> Run:
@@ -234,11 +273,11 @@ def _run(config: pytest.Config) -> Run:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    global _profile
+    global _profile, _current_run
     config.addinivalue_line("markers", "check(name): which column of the summary table a test fills")
     in_ci = settings.get_current_profile_name() == "ci"  # hypothesis loads it when $CI is set
     _profile = config.getoption("hypothesis_profile", None) or ("ci" if in_ci else DEFAULT_PROFILE)
-    run = config.stash[_RUN] = Run(config)
+    run = _current_run = config.stash[_RUN] = Run(config)
     config.pluginmanager.register(run, "gradparity-run")
     if run.explicit:
         run.impl  # noqa: B018 -- load it now: a bad --impl is a usage error, before any test

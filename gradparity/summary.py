@@ -23,6 +23,8 @@ PASSED, FAILED, MISSING, UNCHECKED, SKIPPED = "passed", "FAILED", NOT_IMPLEMENTE
 XFAILED, SKIPPED_BY_USER = "xfailed", "skipped"  # listed in --xfails-file / --skips-file
 FORWARD_RAISED = f"{NOT_CHECKED} (forward raised)"  # every example's forward raised: the forward column says why
 IMPL_ITEM = ("gradparity", "impl")  # a user property: the item uses the implementation under test
+NOT_APPLICABLE = "n/a"  # a check the implementation's style does not take part in
+Row = tuple[str, dict[str, str]]  # a table row: its name, and for each check the cell key (entry) it shows
 
 
 @dataclass
@@ -41,7 +43,7 @@ class Cell:
 
     @property
     def verdict(self) -> str:
-        for outcome in (FAILED, PASSED, FORWARD_RAISED, MISSING, UNCHECKED, XFAILED, SKIPPED_BY_USER):
+        for outcome in (FAILED, PASSED, FORWARD_RAISED, MISSING, UNCHECKED, XFAILED, SKIPPED_BY_USER, NOT_APPLICABLE):
             if outcome in self.outcomes:
                 return outcome
         return SKIPPED
@@ -92,7 +94,7 @@ class Summary:
             cell.outcomes.append(XFAILED)
         elif report.skipped:
             reason = str(report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr)
-            kinds = ((NOT_IMPLEMENTED, MISSING), (NOT_CHECKED, UNCHECKED), (f"{SKIPPED_BY_USER}: ", SKIPPED_BY_USER))
+            kinds = ((NOT_IMPLEMENTED, MISSING), (NOT_CHECKED, UNCHECKED), (f"{SKIPPED_BY_USER}: ", SKIPPED_BY_USER), (f"{NOT_APPLICABLE}: ", NOT_APPLICABLE))
             cell.outcomes.append(next((outcome for marker, outcome in kinds if marker in reason), SKIPPED))
         elif report.when == "call" and keys.get(TALLY, {}).get("forward raised") and not keys[TALLY]["checked"]:
             cell.outcomes.append(FORWARD_RAISED)
@@ -107,62 +109,82 @@ class Summary:
     def checked_anything(self) -> bool:
         return any(cell.verdict in (PASSED, FAILED) for cell in self.cells.values())
 
-    def layers_seen(self, layers) -> list[str]:
-        seen = {layer for layer, _ in self.cells}
-        return [layer for layer in layers if layer in seen]
+    def rows_seen(self, rows: list[Row]) -> list[Row]:
+        """The rows with at least one recorded cell."""
+        seen = set(self.cells)
+        return [(name, keys) for name, keys in rows if any((key, check) in seen for check, key in keys.items())]
 
-    def table(self, layers, checks, left_out: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
-        return {
-            # The errors column's bad calls are fixed, not drawn: features do not apply to it.
-            layer: {
-                check: self.cells[layer, check].text([] if check == "errors" else list(left_out.get(layer, {})), count_tests=check == "errors")
-                for check in checks
-            }
-            for layer in self.layers_seen(layers)
-        }
+    def cell(self, keys: dict[str, str], check: str) -> Cell | None:
+        key = keys.get(check)
+        return None if key is None or (key, check) not in self.cells else self.cells[key, check]
 
-    def render(self, layers, checks, left_out: dict[str, dict[str, str]]) -> list[str]:
-        """The table's lines: a row per layer with a verdict, one line naming the layers not
-        implemented, then each left-out feature with why."""
-        table = self.table(layers, checks, left_out)
-        missing = [layer for layer, cells in table.items() if MISSING in cells.values() and set(cells.values()) <= {MISSING, SKIPPED}]
-        rows = {layer: cells for layer, cells in table.items() if layer not in missing}
+    def table(self, rows: list[Row], checks, left_out: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        table = {}
+        for name, keys in self.rows_seen(rows):
+            texts = {}
+            for check in checks:
+                cell = self.cell(keys, check)
+                # The errors column's bad calls are fixed, not drawn: features do not apply to it.
+                features = [] if check == "errors" else list(left_out.get(name, {}))
+                texts[check] = "" if check not in keys else SKIPPED if cell is None else cell.text(features, count_tests=check == "errors")
+            table[name] = texts
+        return table
+
+    def render(self, rows: list[Row], checks, left_out: dict[str, dict[str, str]]) -> list[str]:
+        """The table's lines: a row per layer (or course function) with a verdict, one line
+        naming those not implemented, then each left-out feature with why."""
+        table = self.table(rows, checks, left_out)
+        missing = [name for name, cells in table.items() if MISSING in cells.values() and set(cells.values()) <= {MISSING, SKIPPED, ""}]
+        shown = {name: cells for name, cells in table.items() if name not in missing}
         lines = []
-        if rows:
-            width = max(len("layer"), *(len(layer) for layer in rows))
-            columns = {check: max(len(check), *(len(cells[check]) for cells in rows.values())) for check in checks}
+        if shown:
+            width = max(len("layer"), *(len(name) for name in shown))
+            columns = {check: max(len(check), *(len(cells[check]) for cells in shown.values())) for check in checks}
             lines.append(f"{'layer':<{width}}  " + "  ".join(f"{check:<{columns[check]}}" for check in checks).rstrip())
-            for layer, cells in rows.items():
-                lines.append((f"{layer:<{width}}  " + "  ".join(f"{cells[check]:<{columns[check]}}" for check in checks)).rstrip())
+            for name, cells in shown.items():
+                lines.append((f"{name:<{width}}  " + "  ".join(f"{cells[check]:<{columns[check]}}" for check in checks)).rstrip())
         if missing:
             lines.append(f"{NOT_IMPLEMENTED}: {', '.join(missing)}")
-        for layer in rows:
-            for feature, why in left_out.get(layer, {}).items():
-                lines.append(f"{layer} without {feature}: {why}")
+        reasons = {(feature, why): name for name in shown for feature, why in left_out.get(name, {}).items()}
+        for (feature, why), name in reasons.items():  # once per pair of rows that share an entry
+            lines.append(f"{name} without {feature}: {why}")
         return lines
 
-    def advisories(self, layers, checks) -> list[tuple[str, str, str]]:
-        """``(layer, check, note)`` for every distinct advisory note."""
+    def advisories(self, rows: list[Row], checks) -> list[tuple[str, str, str]]:
+        """``(row, check, note)`` for every distinct advisory note."""
         found = []
-        for layer in self.layers_seen(layers):
+        for name, keys in self.rows_seen(rows):
             for check in checks:
-                notes = {note for notes in self.cells[layer, check].advisories for note in notes}
-                found += [(layer, check, note) for note in sorted(notes)]
+                cell = self.cell(keys, check)
+                notes = {note for notes in cell.advisories for note in notes} if cell else set()
+                found += [(name, check, note) for note in sorted(notes)]
         return found
 
-    def write_json(self, path: str, label: str, layers, checks, left_out: dict[str, dict[str, str]], nothing_checked: str | None) -> None:
+    @staticmethod
+    def row_of(rows: list[Row], key: str, check: str) -> str:
+        """The row that shows ``key``'s ``check`` (a course function's name, or the layer)."""
+        return next((name for name, keys in rows if keys.get(check) == key), key)
+
+    def write_json(self, path: str, label: str, rows: list[Row], checks, left_out: dict[str, dict[str, str]], notes: dict) -> None:
+        """The report; ``notes``: ``nothing_checked`` (why, when nothing was), ``style`` and
+        ``conventions`` (what a course adapter applied), ``loading`` (a notebook's cells)."""
+        seen = self.rows_seen(rows)
+        layers = {}
+        for name, keys in seen:
+            cells = {check: self.cell(keys, check) for check in checks if check in keys}
+            layers[name] = {check: SKIPPED if cell is None else cell.verdict for check, cell in cells.items()}
         report = {
             "implementation": label,
             "checked": self.checked_anything,
-            "nothing_checked": nothing_checked,  # why, when nothing was
-            "table": self.render(layers, checks, left_out),  # the lines printed at the end of the run
-            "layers": {layer: {check: self.cells[layer, check].verdict for check in checks} for layer in self.layers_seen(layers)},
-            "left_out": {layer: reasons for layer, reasons in left_out.items() if reasons and layer in self.layers_seen(layers)},
+            **notes,
+            "table": self.render(rows, checks, left_out),  # the lines printed at the end of the run
+            "layers": layers,
+            "left_out": {name: reasons for name, reasons in left_out.items() if reasons and name in layers},
             "advisories": [
-                {"layer": layer, "check": check, "note": note, "example": self.examples.get((layer, check, note), "")}
-                for layer, check, note in self.advisories(layers, checks)
+                {"layer": name, "check": check, "note": note, "example": self.examples.get((dict(seen)[name][check], check, note), "")}
+                for name, check, note in self.advisories(rows, checks)
             ],
-            "failures": [vars(failure) for failure in self.failures],
+            "failures": [{**vars(failure), "layer": self.row_of(rows, failure.layer, failure.check)} for failure in self.failures],
         }
         with open(path, "w") as handle:
             json.dump(report, handle, indent=2)

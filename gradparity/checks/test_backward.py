@@ -10,11 +10,24 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from ..assertions import as_numpy, assert_array_like, assert_gradient
-from ..layer_calls import copies, draw_sample, draw_upstream, edge_case_id, edge_cases, edge_sample, forward_for, run_backward, run_twin
-from ..plugin import check_settings
-from ..registry import DTYPES_CHECKED, REGISTRY
+from ..layer_calls import (
+    backward_side,
+    copies,
+    draw_sample,
+    draw_upstream,
+    dtype_applies,
+    edge_case_id,
+    edge_cases,
+    edge_sample,
+    forward_for,
+    run_backward,
+    run_twin,
+)
+from ..plugin import check_settings, checked_entries
+from ..registry import DTYPES_CHECKED
 from ..sample import Sample, flatten
 
+ENTRIES = checked_entries()
 pytestmark = pytest.mark.check("backward")
 DTYPES = list(DTYPES_CHECKED)
 
@@ -55,10 +68,12 @@ def check_backward(impl, contract, tally, entry, dtype: str, device: str, sample
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("entry", REGISTRY, ids=lambda e: e.name)
+@pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.name)
 @check_settings
 @given(data=st.data())
 def test_backward(impl, contract, tally, entry, dtype, device, data):
+    backward_side(entry)
+    dtype_applies(entry, "backward", dtype)
     impl.get(entry.forward_name, entry.backward_name)
     sample = draw_sample(data, entry, impl)
     assume(entry.compares("backward", dtype, sample))
@@ -66,7 +81,9 @@ def test_backward(impl, contract, tally, entry, dtype, device, data):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize(("entry", "case"), edge_cases(REGISTRY), ids=edge_case_id)
+@pytest.mark.parametrize(("entry", "case"), edge_cases(ENTRIES), ids=edge_case_id)
 def test_backward_edge_case(impl, contract, tally, entry, case, dtype, device):
+    backward_side(entry)
+    dtype_applies(entry, "backward", dtype)
     impl.get(entry.forward_name, entry.backward_name)
     check_backward(impl, contract, tally, entry, dtype, device, edge_sample(impl, entry, case))

@@ -10,11 +10,12 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from ..assertions import assert_close
-from ..layer_calls import draw_sample, edge_case_id, edge_cases, edge_sample, run_forward, run_twin
-from ..plugin import check_settings
-from ..registry import DTYPES_CHECKED, REGISTRY
+from ..layer_calls import draw_sample, dtype_applies, edge_case_id, edge_cases, edge_sample, run_forward, run_twin
+from ..plugin import check_settings, checked_entries
+from ..registry import DTYPES_CHECKED
 from ..sample import Sample, is_buffer, is_counter
 
+ENTRIES = checked_entries()
 pytestmark = pytest.mark.check("forward")
 DTYPES = list(DTYPES_CHECKED)
 
@@ -41,10 +42,11 @@ def check_forward(impl, contract, entry, dtype: str, device: str, sample: Sample
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("entry", REGISTRY, ids=lambda e: e.name)
+@pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.name)
 @check_settings
 @given(data=st.data())
 def test_forward(impl, contract, entry, dtype, device, data):
+    dtype_applies(entry, "forward", dtype)
     impl.get(entry.forward_name)
     sample = draw_sample(data, entry, impl)
     assume(entry.compares("forward", dtype, sample))
@@ -52,7 +54,8 @@ def test_forward(impl, contract, entry, dtype, device, data):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize(("entry", "case"), edge_cases(REGISTRY), ids=edge_case_id)
+@pytest.mark.parametrize(("entry", "case"), edge_cases(ENTRIES), ids=edge_case_id)
 def test_forward_edge_case(impl, contract, entry, case, dtype, device):
+    dtype_applies(entry, "forward", dtype)
     impl.get(entry.forward_name)
     check_forward(impl, contract, entry, dtype, device, edge_sample(impl, entry, case))

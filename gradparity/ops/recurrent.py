@@ -248,6 +248,8 @@ def _sequence_entry(kind: str, outputs: tuple[str, ...]) -> OpEntry:
         outputs=outputs,
         twin=getattr(torch_impl, kind),
         samples=sequence_samples(kind, outputs),
+        time_axes={"output": 0, "dx": 0},
+        layer_axes={"h_n": 0, "c_n": 0, "dh0": 0, "dc0": 0},
         stricter_than_pytorch={
             "params of a 2-layer module for num_layers=1": "the twin runs the layers asked for and ignores other keys (functional_call); "
             "nn.RNN's load_state_dict rejects unexpected keys, as the API does",
