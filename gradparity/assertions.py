@@ -48,6 +48,17 @@ def _header(entry: Subject, what: str, sample: object) -> str:
     return f"{entry.name}: {what}\n  call: {entry.forward_name}{sample!r}"
 
 
+def shape_hint(actual: tuple[int, ...], expected: tuple[int, ...]) -> str:
+    """The classic cause of a wrong shape, where the shapes tell it."""
+    if len(actual) == len(expected) and any(a == 0 and e > 0 for a, e in zip(actual, expected)):
+        return "an axis of length 0: slicing a padded array with [p:-p] is empty when p = 0; slice [p:p + H] instead."
+    if len(actual) == len(expected) >= 2 and actual[:-2] == expected[:-2] and actual[-2:] == expected[-2:][::-1]:
+        return "the last two axes are swapped: H and W (or rows and columns) exchanged somewhere, which square inputs hide."
+    if len(actual) == len(expected) + 1 and actual[1:] == expected:
+        return "one axis too many, in front: a gradient not summed over the batch."
+    return ""
+
+
 def assert_array_like(entry: Subject, what: str, actual, expected: np.ndarray, sample: object) -> None:
     """``actual`` is an ndarray of ``expected``'s shape and dtype."""
     __tracebackhide__ = True
@@ -56,7 +67,8 @@ def assert_array_like(entry: Subject, what: str, actual, expected: np.ndarray, s
     if not isinstance(actual, np.ndarray):
         raise AssertionError(_header(entry, f"{what} is a {type(actual).__name__}, but should be a numpy.ndarray", sample))
     if actual.shape != expected.shape:
-        raise AssertionError(_header(entry, f"{what}.shape={actual.shape}, but should be {expected.shape}", sample))
+        hint = shape_hint(actual.shape, expected.shape)
+        raise AssertionError(_header(entry, f"{what}.shape={actual.shape}, but should be {expected.shape}", sample) + (f"\n  hint: {hint}" if hint else ""))
     if actual.dtype != expected.dtype:
         raise AssertionError(_header(entry, f"{what}.dtype={actual.dtype}, but should be {expected.dtype} (the input's dtype)", sample))
 
