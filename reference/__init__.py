@@ -37,6 +37,8 @@ from .norm import (
     BATCH_NORM_STATISTICS,
     batch_norm_backward,
     batch_norm_forward,
+    group_norm_backward,
+    group_norm_forward,
     layer_norm_backward,
     layer_norm_forward,
 )
@@ -87,6 +89,8 @@ __all__ = [
     "embedding_forward",
     "gram_matrix_backward",
     "gram_matrix_forward",
+    "group_norm_backward",
+    "group_norm_forward",
     "gru_backward",
     "gru_cell_backward",
     "gru_cell_forward",

@@ -1,9 +1,11 @@
-"""Batch and layer normalisation, forward and backward.
+"""Batch, layer and group normalisation, forward and backward.
 
-Both layers standardise ``x`` over some axes, ``xhat = (x - mean) / sqrt(var + eps)`` with
-the *biased* variance, then scale and shift it: ``out = weight * xhat + bias``. Only the
-axes differ: batch norm pools every axis but the channel axis 1 (one mean per channel),
-layer norm the trailing ``normalized_shape`` axes (one mean per sample).
+All three layers standardise ``x`` over some axes, ``xhat = (x - mean) / sqrt(var + eps)``
+with the *biased* variance, then scale and shift it: ``out = weight * xhat + bias``. Only
+the axes differ: batch norm pools every axis but the channel axis 1 (one mean per channel),
+layer norm the trailing ``normalized_shape`` axes (one mean per sample), group norm each
+sample's channels in ``num_groups`` consecutive groups with their spatial axes (one mean per
+sample and group; ``x`` seen as ``(N, num_groups, -1)``), weight and bias still per channel.
 
 When the statistics come from ``x`` itself, the backward pass is the compact formula
 
@@ -31,6 +33,7 @@ from . import _validation as check
 
 BATCH_FORWARD = "batch_norm_forward"
 LAYER_FORWARD = "layer_norm_forward"
+GROUP_FORWARD = "group_norm_forward"
 
 
 def _real(function: str, name: str, value) -> float:
@@ -227,4 +230,69 @@ def layer_norm_backward(dout, cache: LayerNormCache):
     dx = _through_statistics(dxhat, xhat, inv_std, axes, max(math.prod(xhat.shape[a] for a in axes), 1))
     dweight = None if weight is None else (grad * xhat).sum(axis=leading).astype(dtype)
     dbias = grad.sum(axis=leading).astype(dtype) if has_bias else None
+    return dx.astype(dtype, copy=False), dweight, dbias
+
+
+# --------------------------------------------------------------------------- group norm
+
+
+class GroupNormCache(NamedTuple):
+    xhat: np.ndarray  # float64, (N, num_groups, C // num_groups * spatial): one row per sample and group
+    inv_std: np.ndarray  # float64, (N, num_groups, 1)
+    weight: np.ndarray | None  # float64 private copy, (1, C, 1, ...): broadcasts against x
+    has_bias: bool
+    shape: tuple[int, ...]  # x's shape
+    dtype: np.dtype
+
+
+def group_norm_forward(x, num_groups, weight=None, bias=None, eps=1e-5):
+    """Normalise each sample of ``x`` (N, C, *) over groups of ``C // num_groups`` channels;
+    returns ``(out, cache)``.
+
+    The statistics of a group pool its channels and every spatial position, as in
+    ``torch.nn.functional.group_norm``; ``weight`` and ``bias`` are each None or of shape
+    (C,) and apply per channel. A group must hold more than one value: its one value would
+    normalise to 0 whatever it is.
+    """
+    x = check.float_array(GROUP_FORWARD, "x", x)
+    if x.ndim < 2:
+        raise check.invalid(GROUP_FORWARD, "x", f"must have at least 2 dims (N, C, *); got shape {x.shape}")
+    groups = check.positive_int(GROUP_FORWARD, "num_groups", num_groups)
+    batch, channels = x.shape[:2]
+    if channels % groups:
+        raise check.invalid(GROUP_FORWARD, "num_groups", f"must divide the {channels} channels of x, of shape {x.shape}; got {num_groups!r}")
+    for name, value in (("weight", weight), ("bias", bias)):
+        if value is not None:
+            _param(GROUP_FORWARD, name, value, x, (channels,))
+    eps = _eps(GROUP_FORWARD, eps)
+    count = channels // groups * math.prod(x.shape[2:])  # values per group
+    if count == 1:
+        raise check.invalid(
+            GROUP_FORWARD, "x", f"must have more than 1 value per group; got shape {x.shape} with num_groups={groups}",
+        )
+
+    rows = x.astype(np.float64, copy=False).reshape(batch, groups, count)  # read only: never written to
+    xhat, inv_std, _, _ = _standardise(rows, (2,), max(count, 1), eps)  # an empty group has nothing to normalise
+    per_channel = (1, channels) + (1,) * (x.ndim - 2)
+    scale = None if weight is None else weight.astype(np.float64).reshape(per_channel)
+    out = xhat.reshape(x.shape)
+    if scale is not None:
+        out = out * scale
+    if bias is not None:
+        out = out + bias.reshape(per_channel)
+    # astype copies: `out` may be a view of `xhat`, which stays private to the cache.
+    return out.astype(x.dtype), GroupNormCache(xhat, inv_std, scale, bias is not None, x.shape, x.dtype)
+
+
+def group_norm_backward(dout, cache: GroupNormCache):
+    """Gradients ``(dx, dweight, dbias)``; ``dweight``/``dbias`` are None where the forward had none."""
+    dout = check.float_array("group_norm_backward", "dout", dout)
+    xhat, inv_std, weight, has_bias, shape, dtype = cache
+    check.shape_is("group_norm_backward", "dout", dout, shape)
+    axes = _channel_axes(len(shape))  # a channel's values: the batch and the spatial axes
+    grad = dout.astype(np.float64, copy=False)
+    dxhat = grad if weight is None else grad * weight
+    dx = _through_statistics(dxhat.reshape(xhat.shape), xhat, inv_std, (2,), max(xhat.shape[2], 1)).reshape(shape)
+    dweight = None if weight is None else (grad * xhat.reshape(shape)).sum(axis=axes).astype(dtype)
+    dbias = grad.sum(axis=axes).astype(dtype) if has_bias else None
     return dx.astype(dtype, copy=False), dweight, dbias

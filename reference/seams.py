@@ -104,7 +104,7 @@ channel_axes = norm._channel_axes  # ndim -> every axis but the channel axis 1
 
 @contextmanager
 def standardise_swapped(standardise: Callable) -> Iterator[None]:
-    """Inside the ``with`` block, ``batch_norm_forward`` and ``layer_norm_forward`` standardise
+    """Inside the ``with`` block, ``batch_norm_forward``, ``layer_norm_forward`` and ``group_norm_forward`` standardise
     with ``standardise(x, axes, count, eps) -> (xhat, inv_std, mean, var)`` (``x`` float64,
     the statistics keeping their dims) instead of the reference's biased-variance step."""
     with _swapped(norm, {"_standardise": standardise}):

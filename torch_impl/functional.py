@@ -111,6 +111,15 @@ def layer_norm(x: torch.Tensor, normalized_shape, weight: torch.Tensor | None = 
     return F.layer_norm(x, shape, weight, bias, eps)
 
 
+def group_norm(x: torch.Tensor, num_groups: int, weight: torch.Tensor | None = None, bias: torch.Tensor | None = None, eps: float = 1e-5) -> torch.Tensor:
+    """``F.group_norm``. A bias without a weight goes with a weight of ones, the same values:
+    PyTorch 2.13's CPU backward of ``F.group_norm(x, G, None, bias)`` fails computing the
+    bias gradient ("RuntimeError: tensor does not have a device")."""
+    if weight is None and bias is not None:
+        weight = torch.ones_like(bias)
+    return F.group_norm(x, num_groups, weight, bias, eps)
+
+
 # ------------------------------------------------------------------- recurrent layers
 
 
