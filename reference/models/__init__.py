@@ -11,5 +11,6 @@ from ._engine import Model, SummaryRow
 from .lenet import LeNet5
 from .recurrent import LSTMModel, SimpleRNN
 from .resnet import ResNet, resnet18, resnet34, resnet50
+from .style_transfer import StyleTransferLoss
 
-__all__ = ["LSTMModel", "LeNet5", "Model", "ResNet", "SimpleRNN", "SummaryRow", "resnet18", "resnet34", "resnet50"]
+__all__ = ["LSTMModel", "LeNet5", "Model", "ResNet", "SimpleRNN", "StyleTransferLoss", "SummaryRow", "resnet18", "resnet34", "resnet50"]
