@@ -45,7 +45,9 @@ def as_numpy(value) -> np.ndarray:
 
 
 def _header(entry: Subject, what: str, sample: object) -> str:
-    return f"{entry.name}: {what}\n  call: {entry.forward_name}{sample!r}"
+    name, call = getattr(entry, "title", "") or entry.name, getattr(entry, "call_label", "") or entry.forward_name
+    layout = " (in PyTorch's layout, which gradparity converts your arrays to and from)" if getattr(entry, "call_label", "") else ""
+    return f"{name}: {what}\n  call{layout}: {call}{sample!r}"
 
 
 def shape_hint(actual: tuple[int, ...], expected: tuple[int, ...]) -> str:

@@ -50,6 +50,10 @@ def _load_file(spec: str, path: Path) -> ModuleType:
     assert module_spec is not None and module_spec.loader is not None
     module = importlib.util.module_from_spec(module_spec)
     sys.modules[name] = module
+    # Also under its own name, so that a sibling's `from layers import *` (CS231n's
+    # rnn_layers.py) finds this module rather than loading a second copy of the file.
+    if path.stem.isidentifier() and path.stem not in sys.modules:
+        sys.modules[path.stem] = module
     try:
         module_spec.loader.exec_module(module)
     except Exception as error:
@@ -98,6 +102,7 @@ def merge(modules: list[tuple[str, ModuleType]]) -> ModuleType:
                 setattr(merged, name, value)
                 origin[name] = spec
     merged.__gradparity_sources__ = [spec for spec, _ in modules]  # type: ignore[attr-defined]
+    merged.__gradparity_loads__ = [getattr(module, "__gradparity_load__", None) for _, module in modules]  # type: ignore[attr-defined]
     return merged
 
 
@@ -169,14 +174,26 @@ class Implementation:
         """The summary's rows: each layer and model (a course's: each of its functions), and
         for each check the entry whose cell it shows."""
         if self.adapted is not None:
-            return self.adapted.rows(checks)
+            return self.adapted.rows(checks, self.source)
         from .model_cases import BY_NAME as MODEL_CASES
 
         return [(name, dict.fromkeys(checks, name)) for name in (*(entry.name for entry in self.entries()), *MODEL_CASES)]
 
     def left_out_by_row(self, rows) -> dict[str, dict[str, str]]:
         by_name = {entry.name: entry for entry in self.entries()}
-        return {name: self.unsupported(by_name[keys["forward"]]) for name, keys in rows if keys.get("forward") in by_name}
+        left_out = {}
+        for name, keys in rows:
+            entry = next((by_name[key] for key in keys.values() if key in by_name), None)
+            if entry is not None:
+                left_out[name] = self.unsupported(entry)
+        return left_out
+
+    def shows(self, entry_name: str, check: str) -> bool:
+        """Whether a row of the summary shows the cell: a course's rows leave some out (the
+        forward of a second backward, shown by its own binding)."""
+        from .summary import CHECKS
+
+        return any(keys.get(check) == entry_name for _, keys in self.rows(CHECKS))
 
     def defines_anything(self) -> bool:
         if self.adapted is not None:
@@ -188,12 +205,13 @@ class Implementation:
         bindings the learner's module defines."""
         if self.adapted is None:
             return []
-        notes = [note for binding in self.adapted.bindings if binding.defined_by(self.source) for note in binding.conventions]
+        notes = [note for binding in self.adapted.bindings if binding.defined_by(self.source) for note in binding.notes(self.source)]
         return list(dict.fromkeys(notes))
 
     def loading_notes(self) -> list[str]:
-        load = getattr(self.source, "__gradparity_load__", None)
-        return load.notes() if load is not None else []
+        """What loading notebooks reported (a cell that failed, helpers supplied)."""
+        loads = getattr(self.source, "__gradparity_loads__", None) or [getattr(self.source, "__gradparity_load__", None)]
+        return [note for load in loads if load is not None for note in load.notes()]
 
     def unsupported(self, entry) -> dict[str, str]:
         """The optional features of ``entry`` left out for this implementation, with why: a
@@ -201,14 +219,15 @@ class Implementation:
         unless ``full_api``. Empty when the layer is not implemented."""
         binding = self.adapted.binding(entry.name) if self.adapted else None
         declared = dict(binding.left_out) if binding else {}
-        if self.full_api or not (self.defines(entry.forward_name) and (not entry.has_backward or self.defines(entry.backward_name))):
+        if self.full_api or not self.defines(entry.forward_name):
             return declared
         if entry.name not in self._unsupported:
             from .features import unsupported_features  # needs torch: only in a checking run
 
             forward, backward = getattr(self.module, entry.forward_name), getattr(self.module, entry.backward_name, None)
             probed = unsupported_features(entry.with_features_left_out(declared), forward, backward)
-            self._unsupported[entry.name] = {f.name: (declared | probed)[f.name] for f in entry.features if f.name in declared | probed}
+            order = [f.name for f in entry.features]  # the entry's order, then what only the course declares
+            self._unsupported[entry.name] = dict(sorted((declared | probed).items(), key=lambda item: order.index(item[0]) if item[0] in order else len(order)))
         return self._unsupported[entry.name]
 
     def features(self, entry) -> frozenset[str]:
@@ -226,6 +245,11 @@ class Implementation:
     def nothing_to_check_message(self) -> str:
         """Why a run checked nothing: what the module defines that looks like a layer, and
         the API names closest to those."""
+        if self.adapted is not None:
+            written = [name for binding in self.adapted.bindings if binding.defined_by(self.source) for name in binding.required]
+            if written:
+                return f"nothing was checked: {self.label} defines {', '.join(dict.fromkeys(written))}, but no check of them ran (see --layer, -k and the skips above)"
+            return f"nothing was checked: {self.label} defines none of the functions gradparity checks in {self.adapted.style.title}'s style (`--impl-style spec` checks the API's)"
         defined = self.defined_api_names()
         if defined:
             layers = sorted({api.split(name)[0] for name in defined})
@@ -233,7 +257,8 @@ class Implementation:
                 f"nothing was checked: {self.label} implements {', '.join(layers)}, but no check of "
                 f"{'them' if len(layers) > 1 else 'it'} ran (see --layer, -k and the skips above)"
             )
-        candidates = sorted(name for name in dir(self.module) if not name.startswith("_") and callable(getattr(self.module, name)) and api.looks_like_a_layer(name))
+        source = self.source
+        candidates = sorted(name for name in dir(source) if not name.startswith("_") and callable(getattr(source, name)) and api.looks_like_a_layer(name))
         lines = [f"nothing was checked: {self.label} defines none of the API's layer functions (run `gradparity list` for them)."]
         if candidates:
             lines.append(f"It defines {', '.join(candidates)}.")

@@ -125,6 +125,10 @@ class OpEntry:
     # a mismatch there names the first time step (or layer) at which it differs.
     time_axes: dict[str, int] = field(default_factory=dict)
     layer_axes: dict[str, int] = field(default_factory=dict)
+    # How messages name it where ``name`` is internal: a course's functions ("pool_forward /
+    # pool_backward (max)"), and the function a "call:" line shows.
+    title: str = ""
+    call_label: str = ""
     # Bad calls the twin accepts: description -> why the API is stricter than PyTorch.
     # Every other bad call must make the twin raise too (tests/test_registry.py).
     stricter_than_pytorch: dict[str, str] = field(default_factory=dict)

@@ -24,6 +24,7 @@ XFAILED, SKIPPED_BY_USER = "xfailed", "skipped"  # listed in --xfails-file / --s
 FORWARD_RAISED = f"{NOT_CHECKED} (forward raised)"  # every example's forward raised: the forward column says why
 IMPL_ITEM = ("gradparity", "impl")  # a user property: the item uses the implementation under test
 NOT_APPLICABLE = "n/a"  # a check the implementation's style does not take part in
+NOT_APPLICABLE_CELL = "<n/a>"  # a row's cell that no test fills: the check does not apply
 Row = tuple[str, dict[str, str]]  # a table row: its name, and for each check the cell key (entry) it shows
 
 
@@ -126,6 +127,9 @@ class Summary:
                 cell = self.cell(keys, check)
                 # The errors column's bad calls are fixed, not drawn: features do not apply to it.
                 features = [] if check == "errors" else list(left_out.get(name, {}))
+                if keys.get(check) == NOT_APPLICABLE_CELL:
+                    texts[check] = NOT_APPLICABLE
+                    continue
                 texts[check] = "" if check not in keys else SKIPPED if cell is None else cell.text(features, count_tests=check == "errors")
             table[name] = texts
         return table

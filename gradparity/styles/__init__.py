@@ -18,10 +18,14 @@ from __future__ import annotations
 import importlib
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import ModuleType
+from typing import TYPE_CHECKING
 
-from ..op_entry import OpEntry
+if TYPE_CHECKING:
+    from ..op_entry import OpEntry
+
+from ..summary import NOT_APPLICABLE_CELL
 
 SPEC = "spec"
 STYLE_NAMES = ("auto", SPEC, "dls", "cs231n")
@@ -31,26 +35,51 @@ STYLE_NAMES = ("auto", SPEC, "dls", "cs231n")
 class Binding:
     """One course pair checked as one entry. ``make(module)`` returns the API-layout
     ``(forward, backward)`` wrapping the learner's functions of that module (backward None
-    for a forward-only function)."""
+    when the learner has not written it, or for a forward-only function).
+
+    ``forward``/``backward`` are the rows the summary shows (the learner's function names,
+    or a variant: "pool_forward (max)"); ``forward`` None for a second backward that takes
+    another binding's forward's cache (CS231n's ``batchnorm_backward_alt``). ``requires``:
+    the learner's functions that must exist for the binding to be checked (default: the
+    forward's row). ``group``: the assignment (file) it belongs to; the summary shows the
+    groups a module touches. ``conventions``: what the adapter converts and which course
+    conventions it follows, or a function of the learner's module that says so (a
+    docstring can decide what ``p`` means). ``left_out``: the optional features the course's
+    function cannot take, and why (never drawn, never probed)."""
 
     entry: OpEntry
-    forward: str  # the learner's function names, as the summary shows them
+    forward: str | None
     backward: str | None
     make: Callable[[ModuleType], tuple[Callable, Callable | None]]
-    left_out: dict[str, str] = field(default_factory=dict)  # features the course's function cannot take, and why
-    conventions: tuple[str, ...] = ()  # what the adapter converts, in the course's words
+    left_out: dict[str, str] = field(default_factory=dict)
+    conventions: tuple[str, ...] | Callable[[ModuleType], tuple[str, ...]] = ()
+    requires: tuple[str, ...] = ()
+    group: str = ""
+
+    def __post_init__(self) -> None:
+        # Messages name the learner's functions, not the entry's internal name.
+        if not self.entry.title:
+            title = " / ".join(name for name in (self.forward, self.backward) if name)
+            object.__setattr__(self, "entry", replace(self.entry, title=title, call_label=self.forward or self.backward or ""))
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return self.requires or tuple(name for name in (self.forward,) if name)
 
     def defined_by(self, module: ModuleType) -> bool:
-        return all(callable(getattr(module, name, None)) for name in (self.forward, self.backward) if name)
+        return all(callable(getattr(module, name, None)) for name in self.required)
+
+    def notes(self, module: ModuleType) -> tuple[str, ...]:
+        return self.conventions(module) if callable(self.conventions) else self.conventions
 
 
 @dataclass(frozen=True)
 class Style:
     name: str
     title: str  # "the Deep Learning Specialization"
-    signatures: dict[str, tuple[str, ...]]  # the course's functions and their parameters, for detection
+    # The course's functions and their parameters, for detection (a list: several published spellings).
+    signatures: dict[str, tuple[str, ...] | list[tuple[str, ...]]]
     bindings: Callable[[], tuple[Binding, ...]]  # built on demand: they import the registry (and torch)
-    helpers: tuple[str, ...] = ()  # course functions the style knows but does not check (zero_pad, ...)
 
 
 COURSE_MODULES = ("dls", "cs231n")  # gradparity.styles.<name>, each defining STYLE
@@ -75,10 +104,13 @@ def _parameters(function) -> tuple[str, ...]:
 def matches(module: ModuleType, candidate: Style) -> list[str]:
     """The functions of ``module`` that have a name of ``candidate``'s and its parameters."""
     found = []
-    for name, expected in candidate.signatures.items():
+    for name, spellings in candidate.signatures.items():
         function = getattr(module, name, None)
-        if callable(function) and _parameters(function)[: len(expected)] == expected:
-            found.append(f"{name}({', '.join(expected)})")
+        parameters = _parameters(function) if callable(function) else ()
+        for expected in spellings if isinstance(spellings, list) else [spellings]:
+            if parameters[: len(expected)] == expected:
+                found.append(f"{name}({', '.join(expected)})")
+                break
     return found
 
 
@@ -107,15 +139,24 @@ class Adapted:
     def binding(self, entry_name: str) -> Binding | None:
         return next((b for b in self.bindings if b.entry.name == entry_name), None)
 
-    def rows(self, checks: tuple[str, ...]) -> list[tuple[str, dict[str, str]]]:
-        """The summary's rows: one per course function, each check's cell taken from its entry."""
+    def groups_touched(self, source: ModuleType) -> set[str]:
+        return {binding.group for binding in self.bindings if binding.defined_by(source) or any(callable(getattr(source, name, None)) for name in (binding.forward, binding.backward) if name)}
+
+    def rows(self, checks: tuple[str, ...], source: ModuleType) -> list[tuple[str, dict[str, str]]]:
+        """The summary's rows: one per course function of the assignments the module touches,
+        each check's cell taken from its entry. A forward's row shows forward, purity (of
+        both functions) and errors (n/a: courses do not say what bad input raises); a
+        backward's row shows backward and gradcheck."""
+        touched = self.groups_touched(source)
         rows: list[tuple[str, dict[str, str]]] = []
         for binding in self.bindings:
+            if binding.group not in touched:
+                continue
             name = binding.entry.name
-            forward_checks = ("forward", "purity", "errors")
-            rows.append((binding.forward, {check: name for check in forward_checks}))
+            if binding.forward:
+                rows.append((binding.forward, {"forward": name, "purity": name, "errors": NOT_APPLICABLE_CELL}))
             if binding.backward:
-                rows.append((binding.backward, {check: name for check in ("backward", "gradcheck", "purity")}))
+                rows.append((binding.backward, {"backward": name, "gradcheck": name}))
         return rows
 
 
