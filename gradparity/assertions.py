@@ -46,7 +46,7 @@ def as_numpy(value) -> np.ndarray:
 
 def _header(entry: Subject, what: str, sample: object) -> str:
     name, call = getattr(entry, "title", "") or entry.name, getattr(entry, "call_label", "") or entry.forward_name
-    layout = " (in PyTorch's layout, which gradparity converts your arrays to and from)" if getattr(entry, "call_label", "") else ""
+    layout = " (in PyTorch's layout, which gradparity converts your arrays to and from)" if getattr(entry, "converted_layout", False) else ""
     return f"{name}: {what}\n  call{layout}: {call}{sample!r}"
 
 

@@ -119,19 +119,24 @@ def _print_report(report: dict, verbose: bool) -> None:
         print(line)
     for note in (*report.get("conventions", []), *report.get("loading", [])):
         print(f"note: {note}")
-    failures, seen = [], set()
+    if verbose:  # what a course function's course does not have: not drawn, and not the learner's to add
+        for row, features in report.get("outside_the_course", {}).items():
+            for feature, why in features.items():
+                print(f"not in the course: {row} without {feature}: {why}")
+    # One failure per cell (-v: per distinct message): the same bug fails each drawn case of a check.
+    failures: dict[tuple[str, ...], list[dict]] = {}
     for failure in report["failures"]:
-        key = (failure["layer"], failure["check"], _first_line(failure["message"]))
-        if key not in seen:
-            seen.add(key)
-            failures.append(failure)
+        key = (failure["layer"], failure["check"]) + ((_first_line(failure["message"]),) if verbose else ())
+        failures.setdefault(key, []).append(failure)
     if failures:
-        print(f"\n{len(failures)} failure{'s' if len(failures) > 1 else ''}:")
-        for failure in failures:
+        count = len(report["failures"])
+        print(f"\n{count} failure{'s' if count > 1 else ''}" + (f", {len(failures)} shown:" if len(failures) < count else ":"))
+        for failure, *alike in failures.values():
             where = failure["where"]
             outside = where and not Path(where.rsplit(":", 1)[0]).resolve().is_relative_to(PACKAGE_DIR)
             location = f" ({where})" if outside else ""
-            print(f"  {failure['layer']} {failure['check']}: {_first_line(failure['message'], failure['layer'])}{location}")
+            more = f" (and {len(alike)} more in this check)" if alike else ""
+            print(f"  {failure['layer']} {failure['check']}: {_first_line(failure['message'], failure['layer'])}{location}{more}")
             if verbose:
                 for line in _detail(failure["message"]):
                     print(f"      {line}")

@@ -45,6 +45,10 @@ def _load_file(spec: str, path: Path) -> ModuleType:
     folder = str(path.parent)
     if folder not in sys.path:
         sys.path.insert(0, folder)
+    already = sys.modules.get(path.stem)
+    already_file = getattr(already, "__file__", None)
+    if already is not None and already_file and Path(already_file).resolve() == init:
+        return already  # a sibling's `from layers import *` loaded this very file first: one copy
     name = f"gradparity_impl_{path.stem}"
     module_spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=[str(path)] if path.is_dir() else None)
     assert module_spec is not None and module_spec.loader is not None
@@ -148,10 +152,20 @@ class Implementation:
     def defined_api_names(self) -> list[str]:
         return sorted(name for name in api.function_names() if self.defines(name))
 
+    def learner_name(self, name: str) -> str:
+        """The learner's function behind an entry's function name (a course's: its row)."""
+        if self.adapted is not None:
+            for binding in self.adapted.bindings:
+                if name == binding.entry.forward_name and binding.forward:
+                    return binding.forward
+                if name == binding.entry.backward_name and binding.backward:
+                    return binding.backward
+        return name
+
     def get(self, *names: str):
         missing = [name for name in names if not self.defines(name)]
         if missing:
-            message = f"{NOT_IMPLEMENTED}: {self.label} does not define {', '.join(missing)}"
+            message = f"{NOT_IMPLEMENTED}: {self.label} does not define {', '.join(self.learner_name(name) for name in missing)}"
             if self.strict:
                 pytest.fail(message + " (--impl-strict)", pytrace=False)
             pytest.skip(message)
@@ -180,12 +194,24 @@ class Implementation:
         return [(name, dict.fromkeys(checks, name)) for name in (*(entry.name for entry in self.entries()), *MODEL_CASES)]
 
     def left_out_by_row(self, rows) -> dict[str, dict[str, str]]:
+        """For each row, the optional features the learner's code left out, with why. A
+        course function's space is its course's (its notes say what that is): what the course
+        itself lacks (dilation, ...) is not the learner's to add, and is not listed."""
+        return self._left_out_by_row(rows, by_the_course=False)
+
+    def course_left_out_by_row(self, rows) -> dict[str, dict[str, str]]:
+        """For each course function's row, the optional features its course does not have."""
+        return self._left_out_by_row(rows, by_the_course=True)
+
+    def _left_out_by_row(self, rows, *, by_the_course: bool) -> dict[str, dict[str, str]]:
         by_name = {entry.name: entry for entry in self.entries()}
         left_out = {}
         for name, keys in rows:
             entry = next((by_name[key] for key in keys.values() if key in by_name), None)
             if entry is not None:
-                left_out[name] = self.unsupported(entry)
+                binding = self.adapted.binding(entry.name) if self.adapted else None
+                declared = binding.left_out if binding else {}
+                left_out[name] = {feature: why for feature, why in self.unsupported(entry).items() if (feature in declared) == by_the_course}
         return left_out
 
     def shows(self, entry_name: str, check: str) -> bool:

@@ -126,9 +126,11 @@ class OpEntry:
     time_axes: dict[str, int] = field(default_factory=dict)
     layer_axes: dict[str, int] = field(default_factory=dict)
     # How messages name it where ``name`` is internal: a course's functions ("pool_forward /
-    # pool_backward (max)"), and the function a "call:" line shows.
+    # pool_backward (max)"), the function a "call:" line shows, and whether that call's
+    # arrays are in PyTorch's layout (a course adapter converted the learner's to them).
     title: str = ""
     call_label: str = ""
+    converted_layout: bool = False
     # Bad calls the twin accepts: description -> why the API is stricter than PyTorch.
     # Every other bad call must make the twin raise too (tests/test_registry.py).
     stricter_than_pytorch: dict[str, str] = field(default_factory=dict)

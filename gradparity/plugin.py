@@ -203,7 +203,10 @@ class Run:
         path = self.config.getoption("--gradparity-json")
         if path:
             rows = self.rows() if summary.cells else []
-            summary.write_json(path, self.label, rows, CHECKS, self.impl.left_out_by_row(rows), self.notes())
+            # What the course itself lacks (dilation, ...): not the learner's to add, so not in the table.
+            outside = self.impl.course_left_out_by_row(summary.rows_seen(rows))
+            notes = {**self.notes(), "outside_the_course": {name: why for name, why in outside.items() if why}}
+            summary.write_json(path, self.label, rows, CHECKS, self.impl.left_out_by_row(rows), notes)
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
         if not self.is_controller:

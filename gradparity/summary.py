@@ -138,7 +138,7 @@ class Summary:
         """The table's lines: a row per layer (or course function) with a verdict, one line
         naming those not implemented, then each left-out feature with why."""
         table = self.table(rows, checks, left_out)
-        missing = [name for name, cells in table.items() if MISSING in cells.values() and set(cells.values()) <= {MISSING, SKIPPED, ""}]
+        missing = [name for name, cells in table.items() if MISSING in cells.values() and set(cells.values()) <= {MISSING, SKIPPED, NOT_APPLICABLE, ""}]
         shown = {name: cells for name, cells in table.items() if name not in missing}
         lines = []
         if shown:
@@ -171,12 +171,16 @@ class Summary:
 
     def write_json(self, path: str, label: str, rows: list[Row], checks, left_out: dict[str, dict[str, str]], notes: dict) -> None:
         """The report; ``notes``: ``nothing_checked`` (why, when nothing was), ``style`` and
-        ``conventions`` (what a course adapter applied), ``loading`` (a notebook's cells)."""
+        ``conventions`` (what a course adapter applied), ``outside_the_course`` (the optional
+        features a course function's course does not have), ``loading`` (a notebook's cells)."""
         seen = self.rows_seen(rows)
         layers = {}
         for name, keys in seen:
             cells = {check: self.cell(keys, check) for check in checks if check in keys}
-            layers[name] = {check: SKIPPED if cell is None else cell.verdict for check, cell in cells.items()}
+            layers[name] = {
+                check: NOT_APPLICABLE if keys[check] == NOT_APPLICABLE_CELL else SKIPPED if cell is None else cell.verdict
+                for check, cell in cells.items()
+            }
         report = {
             "implementation": label,
             "checked": self.checked_anything,

@@ -85,3 +85,22 @@ def test_check_of_a_missing_file_is_a_usage_error(tmp_path):
 def test_version(tmp_path):
     done = gradparity(tmp_path, "--version")
     assert done.returncode == 0 and done.stdout.startswith("gradparity ")
+
+
+def test_failures_show_one_line_per_cell_and_every_distinct_message_with_v(capsys):
+    from gradparity.cli import _print_report
+
+    def failure(check: str, shape: str) -> dict:
+        return {"layer": "conv2d", "check": check, "message": f"conv2d: dx.shape={shape}, but should be (2, 3, 4, 4)\n  call: ...", "where": ""}
+
+    failures = [failure("backward", "(2, 3, 0, 0)"), failure("backward", "(2, 3, 2, 2)"), failure("backward", "(2, 3, 0, 0)"), failure("gradcheck", "(2, 3, 0, 0)")]
+    report = {"implementation": "my_layers.py", "table": ["layer  forward"], "failures": failures, "advisories": []}
+    _print_report(report, verbose=False)
+    lines = capsys.readouterr().out.splitlines()
+    assert "4 failures, 2 shown:" in lines
+    assert "  conv2d backward: dx.shape=(2, 3, 0, 0), but should be (2, 3, 4, 4) (and 2 more in this check)" in lines
+    assert "  conv2d gradcheck: dx.shape=(2, 3, 0, 0), but should be (2, 3, 4, 4)" in lines
+    _print_report(report, verbose=True)
+    shown = [line for line in capsys.readouterr().out.splitlines() if line.startswith("  conv2d ")]
+    assert [line.split(",")[0] for line in shown] == ["  conv2d backward: dx.shape=(2", "  conv2d backward: dx.shape=(2", "  conv2d gradcheck: dx.shape=(2"]
+    assert "(2, 3, 2, 2)" in shown[1] and "(and 1 more in this check)" in shown[0]

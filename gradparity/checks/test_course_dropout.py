@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from ..implementation import NOT_IMPLEMENTED
-from ..styles import cs231n
+from ..styles.cs231n import STYLE
+from ..styles.cs231n.dropout import KEEP, LearnerDropout, learner_dropout
 
 # A unit is kept with probability p: over 10**6 units the kept fraction strays from p by
 # 0.005 or more with probability at most 2 exp(-2 * 10**6 * 0.005**2) = 2 exp(-50) < 1e-21
@@ -17,16 +18,17 @@ from ..styles import cs231n
 SHAPE = (1000, 1000)
 BOUND = 0.005
 SEED = 231
-ENTRY = next(binding.entry for binding in cs231n.STYLE.bindings() if binding.forward == "dropout_forward")
+ENTRY = next(binding.entry for binding in STYLE.bindings() if binding.forward == "dropout_forward")
 
 
-def learner(impl, entry):
-    """The learner's pair in the course's terms; skipped, as not implemented, where the
-    implementation is not a CS231n one that defines it."""
-    impl.get(entry.forward_name, entry.backward_name)
-    if impl.style != cs231n.STYLE.name:  # an implementation of another style that happens to define it
+def learner(impl, entry, *, backward: bool = False) -> LearnerDropout:
+    """The learner's dropout in the course's terms; skipped, as not implemented, where the
+    implementation is not a CS231n one that defines it (``backward``: its backward too; the
+    forward's mask is checked without it)."""
+    impl.get(entry.forward_name, *([entry.backward_name] if backward else []))
+    if impl.style != STYLE.name:  # an implementation of another style that happens to define it
         pytest.skip(f"{NOT_IMPLEMENTED}: {impl.label} is not checked in CS231n's style")
-    return cs231n.learner_dropout(impl.source)
+    return learner_dropout(impl.source)
 
 
 def units(seed: int = 0) -> np.ndarray:
@@ -53,7 +55,7 @@ def test_train_mode_keeps_a_fraction_p_of_the_units_scaled_by_1_over_p(impl, ent
     if abs(fraction - keep) >= BOUND:
         hint = ""
         if abs(fraction - (1 - keep)) < BOUND:
-            other = "drop" if dropout.meaning == cs231n.KEEP else "keep"
+            other = "drop" if dropout.meaning == KEEP else "keep"
             hint = (
                 f"\n  hint: it keeps 1 - p of them, as if p were the probability to {other} a unit. Say what p means in "
                 f"dropout_forward's docstring ('p: the probability of {other}ing each unit') if that is what your code does"
@@ -75,10 +77,11 @@ def test_train_mode_keeps_a_fraction_p_of_the_units_scaled_by_1_over_p(impl, ent
 @pytest.mark.check("backward")
 @pytest.mark.parametrize("entry", [ENTRY], ids=lambda e: e.name)
 def test_backward_uses_the_forwards_mask(impl, entry):
-    dropout = learner(impl, entry)
+    dropout = learner(impl, entry, backward=True)
     x, dout = units(), np.random.default_rng(1).standard_normal(SHAPE)
     out, cache = dropout.forward(x, 0.5, True, SEED)
     kept_units(out, x, dropout.says(0.5))
+    assert dropout.backward is not None  # learner(backward=True) skipped otherwise
     dx = dropout.backward(dout, cache)
     expected = dout * (out / x)  # the forward's mask, with its scaling
     if not isinstance(dx, np.ndarray) or dx.shape != x.shape:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -55,12 +55,15 @@ class Binding:
     conventions: tuple[str, ...] | Callable[[ModuleType], tuple[str, ...]] = ()
     requires: tuple[str, ...] = ()
     group: str = ""
+    # The adapter converts the learner's arrays to and from an API entry's layout (False:
+    # the entry is written in the course's own layout).
+    converts_layout: bool = True
 
     def __post_init__(self) -> None:
         # Messages name the learner's functions, not the entry's internal name.
-        if not self.entry.title:
-            title = " / ".join(name for name in (self.forward, self.backward) if name)
-            object.__setattr__(self, "entry", replace(self.entry, title=title, call_label=self.forward or self.backward or ""))
+        title = self.entry.title or " / ".join(name for name in (self.forward, self.backward) if name)
+        call = self.entry.call_label or self.forward or self.backward or ""
+        object.__setattr__(self, "entry", replace(self.entry, title=title, call_label=call, converted_layout=self.converts_layout))
 
     @property
     def required(self) -> tuple[str, ...]:
@@ -78,7 +81,7 @@ class Style:
     name: str
     title: str  # "the Deep Learning Specialization"
     # The course's functions and their parameters, for detection (a list: several published spellings).
-    signatures: dict[str, tuple[str, ...] | list[tuple[str, ...]]]
+    signatures: Mapping[str, tuple[str, ...] | list[tuple[str, ...]]]
     bindings: Callable[[], tuple[Binding, ...]]  # built on demand: they import the registry (and torch)
 
 
@@ -146,7 +149,8 @@ class Adapted:
         """The summary's rows: one per course function of the assignments the module touches,
         each check's cell taken from its entry. A forward's row shows forward, purity (of
         both functions) and errors (n/a: courses do not say what bad input raises); a
-        backward's row shows backward and gradcheck."""
+        backward's row shows backward and gradcheck, and purity where it has no forward row
+        of its own (a second backward)."""
         touched = self.groups_touched(source)
         rows: list[tuple[str, dict[str, str]]] = []
         for binding in self.bindings:
@@ -156,7 +160,8 @@ class Adapted:
             if binding.forward:
                 rows.append((binding.forward, {"forward": name, "purity": name, "errors": NOT_APPLICABLE_CELL}))
             if binding.backward:
-                rows.append((binding.backward, {"backward": name, "gradcheck": name}))
+                backward_checks = {"backward": name, "gradcheck": name} | ({} if binding.forward else {"purity": name})
+                rows.append((binding.backward, backward_checks))
         return rows
 
 
