@@ -131,6 +131,8 @@ class OpEntry:
     title: str = ""
     call_label: str = ""
     converted_layout: bool = False
+    # A course's entry drawn from an API layer: that layer's name (its bad calls are the API's).
+    api_name: str = ""
     # Bad calls the twin accepts: description -> why the API is stricter than PyTorch.
     # Every other bad call must make the twin raise too (tests/test_registry.py).
     stricter_than_pytorch: dict[str, str] = field(default_factory=dict)

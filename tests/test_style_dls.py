@@ -33,7 +33,7 @@ import reference
 from gradparity.styles import detect
 from gradparity.styles.dls import STYLE
 
-from .selftest import only_with_default_impl, run_suite, suite_env
+from .selftest import only_with_default_impl, run_suite, suite_env, write_module
 
 FIXTURES = Path(__file__).parent / "fixtures" / "courses" / "dls"
 BUGS = sorted((FIXTURES / "bugs").glob("*.py"))
@@ -106,6 +106,24 @@ def test_a_complete_assignment_passes_row_by_row_in_the_course_names(course_runs
         assert "passed" in cells.values(), (row, cells)
     # Courses do not specify what bad input raises: the errors column reads n/a.
     assert {cells["errors"] for cells in rows.values() if "errors" in cells} == {"n/a"}
+
+
+def test_a_function_that_checks_its_input_gets_the_errors_column_checked(pytestconfig, tmp_path):
+    """n/a unless the learner's function raises a ValueError or TypeError of its own."""
+    only_with_default_impl(pytestconfig)
+    checking = (FIXTURES / "course4_conv.py").read_text().replace(
+        "    (f, f, n_C_prev, n_C) = W.shape\n",
+        "    (f, f, n_C_prev, n_C) = W.shape\n"
+        "    if A_prev.shape[3] != n_C_prev:\n"
+        "        raise ValueError(f'conv_forward: A_prev has {A_prev.shape[3]} channels, W expects {n_C_prev}')\n",
+        1,
+    )
+    assert "raise ValueError" in checking
+    path = write_module(tmp_path / "learner", "conv_checked.py", checking)
+    run = run_suite(tmp_path, str(path), "--layer", "conv_forward", "--layer", "pool_forward (max)", profile="ci")
+    assert run.returncode == 0, run.output[-4000:]
+    printed = verdicts(run.report)
+    assert printed["conv_forward"]["errors"] == "passed" and printed["pool_forward (max)"]["errors"] == "n/a", printed
 
 
 def test_the_report_names_the_style_why_and_every_convention_applied(course_runs):

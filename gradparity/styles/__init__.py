@@ -148,7 +148,7 @@ class Adapted:
     def rows(self, checks: tuple[str, ...], source: ModuleType) -> list[tuple[str, dict[str, str]]]:
         """The summary's rows: one per course function of the assignments the module touches,
         each check's cell taken from its entry. A forward's row shows forward, purity (of
-        both functions) and errors (n/a: courses do not say what bad input raises); a
+        both functions) and errors (n/a unless the learner's function checks its input); a
         backward's row shows backward and gradcheck, and purity where it has no forward row
         of its own (a second backward)."""
         touched = self.groups_touched(source)
@@ -158,7 +158,9 @@ class Adapted:
                 continue
             name = binding.entry.name
             if binding.forward:
-                rows.append((binding.forward, {"forward": name, "purity": name, "errors": NOT_APPLICABLE_CELL}))
+                # Bad calls exist only for an API layer's: course-only functions have none.
+                errors = name if binding.entry.api_name and binding.entry.error_inputs else NOT_APPLICABLE_CELL
+                rows.append((binding.forward, {"forward": name, "purity": name, "errors": errors}))
             if binding.backward:
                 backward_checks = {"backward": name, "gradcheck": name} | ({} if binding.forward else {"purity": name})
                 rows.append((binding.backward, backward_checks))

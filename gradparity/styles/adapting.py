@@ -35,7 +35,7 @@ def course_entry(
         drawn = drawn.map(change) if change is not None else drawn
         return drawn.filter(keep) if keep is not None else drawn
 
-    return replace(entry, name=name, samples=restricted, skips=(*entry.skips, FLOAT64_ONLY), **changes)
+    return replace(entry, name=name, samples=restricted, skips=(*entry.skips, FLOAT64_ONLY), api_name=entry.api_name or entry.name, **changes)
 
 
 def returned(function: str, name: str, value, *, shape: tuple[int, ...] | None = None, ndim: int | None = None, hint: str = "") -> np.ndarray:
