@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import inspect
 from collections.abc import Callable
-from functools import cache
+from functools import cache, lru_cache
 
 import reference
 
@@ -65,6 +65,7 @@ def function_names() -> frozenset[str]:
     return frozenset(f"{layer}{suffix}" for layer in layer_names() for suffix in SUFFIXES)
 
 
+@cache
 def signature(function_name: str) -> inspect.Signature:
     """The API signature of ``function_name`` (``conv2d_forward``, ...), without annotations."""
     full = inspect.signature(getattr(reference, function_name))
@@ -82,6 +83,7 @@ def default(function_name: str, parameter: str):
     return signature(function_name).parameters[parameter].default
 
 
+@lru_cache(maxsize=4096)  # asked on every example; a function's signature does not change
 def positional_capacity(function: Callable) -> float:
     """How many positional arguments ``function`` takes (infinite with ``*args``)."""
     try:

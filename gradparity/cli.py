@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 
 from . import __version__, api
+from .summary import CHECKS
 
 PROFILES = ("learner", "ci", "thorough")
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -35,7 +36,12 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="check an implementation (a .py file or a module) against PyTorch")
     check.add_argument("impl", nargs="+", metavar="FILE_OR_MODULE", help="your layers: .py files (merged in order) or importable module names")
     check.add_argument("--layer", action="append", metavar="NAME", help="check only this layer (repeatable)")
-    check.add_argument("-n", dest="workers", metavar="N|auto", help="run the checks in N processes (auto: one per core)")
+    check.add_argument(
+        "--check-only", action="append", choices=CHECKS, metavar="CHECK", help=f"run only this check (repeatable): {', '.join(CHECKS)}",
+    )
+    check.add_argument(
+        "-n", dest="workers", metavar="N|auto", default="auto", help="run the checks in N processes (default auto: one per core; 0: this one)",
+    )
     check.add_argument("--profile", choices=PROFILES, default="learner", help="examples per property: learner 20 (default), ci 30 derandomized, thorough 300")
     check.add_argument("--json", metavar="PATH", help="also write the report as JSON")
     check.add_argument(
@@ -83,6 +89,8 @@ def _pytest_command(args: argparse.Namespace, ini: Path, report: Path) -> list[s
         command += ["--impl", spec]
     for layer in args.layer or []:
         command += ["--layer", layer]
+    for check in args.check_only or []:
+        command += ["--check-only", check]
     if args.workers:
         command += ["-n", args.workers]
     # An empty ini of our own: the learner's pytest settings (addopts, filterwarnings) do

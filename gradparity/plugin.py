@@ -75,6 +75,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--check-contract", action="store_true", help="fail on undocumented bad-input errors and on RuntimeWarnings too (always on for the reference)")
     group.addoption("--layer", action="append", metavar="NAME", help="check only this layer (repeatable), e.g. --layer conv2d")
     group.addoption(
+        "--check-only", action="append", metavar="CHECK", choices=CHECKS,
+        help=f"run only this check, a column of the table (repeatable): {', '.join(CHECKS)}",
+    )
+    group.addoption(
         "--impl-style", default="auto", choices=("auto", "spec", "dls", "cs231n"),
         help="the conventions the implementation follows: the API's (spec), the Deep Learning Specialization's (dls), CS231n's; auto: detect",
     )
@@ -107,6 +111,7 @@ class Run:
             unknown = set(self.layers) - set(known)
             if unknown:
                 raise pytest.UsageError(f"--layer {', '.join(sorted(unknown))}: unknown layer; known: {', '.join(known)}")
+        self.checks = config.getoption("--check-only")
         self.skips, self.xfails = (read_listing(config.getoption(option), self.known_names) for option in ("--skips-file", "--xfails-file"))
 
     def known_names(self) -> list[str]:
@@ -172,6 +177,8 @@ class Run:
                 dropped = not self.selected(layer, marker.args[0])
             else:
                 dropped = bool(self.layers) and layer not in self.layers
+            # --check-only keeps those columns only.
+            dropped = dropped or bool(self.checks and marker is not None and marker.args[0] not in self.checks)
             # A course's rows leave some cells out (the forward of a second backward): not run.
             hidden = layer is not None and marker is not None and self.impl.is_course and not self.impl.shows(layer, marker.args[0])
             dropped = dropped or hidden or (nothing_defined and uses_impl)

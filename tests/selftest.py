@@ -1,18 +1,32 @@
-"""Run the packaged checks on another implementation in a subprocess, as a user would
-(``pytest --pyargs gradparity --impl ...`` from a folder outside the checkout), and read
-its verdict: exit code, JSON report and output."""
+"""Run the packaged checks on another implementation as a user would (``pytest --pyargs
+gradparity --impl ...`` from a folder outside the checkout), and read its verdict: exit
+code, JSON report and output.
+
+The run is made in this process (``pytest.main``), not in a subprocess: importing torch,
+hypothesis and the checks once instead of once a run is most of what made the self-test
+slow. What a run changes in the process is put back after it (``own_process_state``), so
+that runs cannot see each other. The tests that are about a real process (the command,
+the installed wheel) start one themselves.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
-import subprocess
 import sys
+import sysconfig
 import textwrap
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+from gradparity import plugin
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,6 +48,51 @@ def suite_env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
 
 
+@contextlib.contextmanager
+def own_process_state(cwd: Path) -> Iterator[None]:
+    """Run a pytest session in this process as if it were a process of its own, started in
+    ``cwd``: afterwards, the modules, import path, working directory, warning filters,
+    hypothesis profile and plug-in state are what they were before it."""
+    modules, path, filters, folder = set(sys.modules), list(sys.path), list(warnings.filters), os.getcwd()
+    profile, plugin_state = settings.get_current_profile_name(), (plugin._profile, plugin._current_run)
+    checks = _drop_run_modules(set(sys.modules), checks_only=True)  # the session's own, put back after the run
+    os.chdir(cwd)
+    try:
+        yield
+    finally:
+        os.chdir(folder)
+        _drop_run_modules(modules)
+        sys.modules.update(checks)
+        sys.path[:] = path
+        warnings.filters[:] = filters
+        settings.load_profile(profile)
+        plugin._profile, plugin._current_run = plugin_state
+
+
+# Modules a run may import and the next one keep: the libraries' and the project's.
+SHARED_MODULE_FOLDERS = [Path(sysconfig.get_paths()[key]).resolve() for key in ("stdlib", "platstdlib", "purelib", "platlib")] + [
+    ROOT / "gradparity", ROOT / "reference", ROOT / "torch_impl",
+]
+
+
+def _drop_run_modules(before: set[str], checks_only: bool = False) -> dict:
+    """Take out of ``sys.modules`` what belongs to one run: the check modules (they read the
+    run's profile and entries when imported) and, unless ``checks_only``, the modules that
+    are new since ``before`` and not a library's or the project's (the implementation's
+    files, their siblings). Returns what was taken out."""
+
+    def run_specific(name: str) -> bool:
+        if name == "gradparity.checks" or name.startswith("gradparity.checks."):
+            return True
+        if checks_only or name in before:
+            return False
+        file = getattr(sys.modules[name], "__file__", None)
+        shared = file is not None and any(Path(file).resolve().is_relative_to(folder) for folder in SHARED_MODULE_FOLDERS)
+        return not shared
+
+    return {name: sys.modules.pop(name) for name in [name for name in sys.modules if run_specific(name)]}
+
+
 def run_suite(tmp_path: Path, impl: str | None, *args: str, profile: str = "selftest", cwd: Path | None = None) -> SuiteRun:
     """The checks on ``impl`` (None: no --impl), single process, ``profile`` (fixed seed,
     no shrinking by default), started from ``cwd`` (default: an empty folder)."""
@@ -41,12 +100,15 @@ def run_suite(tmp_path: Path, impl: str | None, *args: str, profile: str = "self
     folder = cwd or tmp_path / "run"
     folder.mkdir(exist_ok=True)
     command = [
-        sys.executable, "-m", "pytest", "-p", "gradparity.plugin", "--pyargs", "gradparity", *(["--impl", impl] if impl else []),
+        "-p", "gradparity.plugin", "--pyargs", "gradparity", *(["--impl", impl] if impl else []),
         "--gradparity-json", str(report), f"--hypothesis-profile={profile}", "-p", "no:xdist", "-p", "no:cacheprovider",
-        "-q", "--tb=line", *args,
+        # No collecting of unraisable exceptions: its gc.collect() at the end is most of a short run.
+        "-p", "no:unraisableexception", "-q", "--tb=line", *args,
     ]
-    done = subprocess.run(command, cwd=folder, env=suite_env(), capture_output=True, text=True, timeout=600)
-    return SuiteRun(done.returncode, json.loads(report.read_text()) if report.exists() else {}, done.stdout + done.stderr)
+    output = io.StringIO()
+    with own_process_state(folder), contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+        returncode = int(pytest.main(command))
+    return SuiteRun(returncode, json.loads(report.read_text()) if report.exists() else {}, output.getvalue())
 
 
 def write_module(folder: Path, name: str, source: str) -> Path:

@@ -1,13 +1,18 @@
 """The ``gradparity`` command, run from a folder outside the checkout as a learner runs it."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from gradparity import api
 
 from .selftest import suite_env, write_module
+
+pytestmark = pytest.mark.slow  # each test starts the command in a process of its own
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -41,6 +46,17 @@ def test_check_prints_the_table_and_one_line_per_failure(tmp_path):
     # What a learner does not need: pytest's own report.
     assert "=====" not in done.stdout and "passed in" not in done.stdout and "Falsifying example" not in done.stdout
     assert "Run with -v" in done.stdout
+
+
+def test_check_only_runs_the_checks_it_names(tmp_path):
+    (tmp_path / "my_layers.py").write_text((FIXTURES / "learner_conv.py").read_text())
+    done = gradparity(tmp_path, "check", "my_layers.py", "--layer", "conv2d", "--check-only", "forward", "--check-only", "purity", "-n", "0")
+    assert done.returncode == 0, done.stdout + done.stderr  # its wrong backward is not looked at
+    row = next(line for line in done.stdout.splitlines() if line.startswith("conv2d "))
+    cells = re.split(r"\s{2,}", row.strip())[1:]  # forward, backward, gradcheck, purity, errors
+    assert [cell.split(" ")[0] for cell in cells] == ["passed", "-", "-", "passed", "-"], row
+    refused = gradparity(tmp_path, "check", "my_layers.py", "--check-only", "speed")
+    assert refused.returncode == 2 and "invalid choice: 'speed'" in refused.stderr, refused.stderr
 
 
 def test_check_verbose_prints_the_full_messages(tmp_path):

@@ -30,6 +30,8 @@ from torch.utils.data import DistributedSampler, TensorDataset
 import torch_impl.models as torch_models
 from torch_impl.distributed import CPUSyncBatchNorm, StepRecord, WorkerError, convert_sync_batchnorm, run_processes, train_ddp, train_local
 
+pytestmark = pytest.mark.slow  # starts worker processes
+
 STEPS, BATCH, WORLD = 3, 8, 2
 # float64, two processes against one: the sums are taken in other orders (each process sums
 # its half, the all-reduce adds the halves), so the results agree to rounding, not bitwise.

@@ -20,6 +20,8 @@ import pytest
 
 from .selftest import ROOT, only_with_default_impl, write_module
 
+pytestmark = pytest.mark.slow  # builds the wheel and a virtual environment
+
 WRONG_BACKWARD = """
     from reference import conv2d_forward  # noqa: F401
     from reference import conv2d_backward as right_backward

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import nbformat
+import pytest
 
 from gradparity.notebook import load_notebook
 
@@ -51,6 +52,7 @@ def test_only_imports_and_definitions_load(tmp_path):
     assert "gradparity supplied the course's standard helpers" in notes[-1]
 
 
+@pytest.mark.slow  # starts the command
 def test_a_notebook_is_checked_from_the_command(tmp_path):
     path = tmp_path / "layers.ipynb"
     write_notebook(path, ("code", "import numpy as np"), ("code", RELU), ("code", "print(relu_forward(np.ones(2)))"), ("code", "import not_here"))

@@ -65,6 +65,7 @@ def test_missing_module_is_a_usage_error(pytestconfig, tmp_path):
     assert "--impl no_such_module_anywhere" in run.output
 
 
+@pytest.mark.slow  # starts pytest in a process of its own
 @pytest.mark.skipif(not entry_point_installed(), reason="needs gradparity installed (pip install -e .): its pytest11 entry point")
 @pytest.mark.parametrize("form", ["--impl PATH", "--impl=PATH", "absolute"])
 @pytest.mark.parametrize("workers", [None, "2"], ids=["one process", "-n 2"])
@@ -82,6 +83,7 @@ def test_impl_in_another_folder(pytestconfig, tmp_path, form, workers):
     assert re.search(r"^relu +passed +passed +passed +passed +passed$", done.stdout, flags=re.MULTILINE), done.stdout[-3000:]
 
 
+@pytest.mark.slow  # starts pytest in a process of its own
 @pytest.mark.skipif(not entry_point_installed(), reason="needs gradparity installed (pip install -e .): its pytest11 entry point")
 def test_impl_without_any_check_collected_is_not_a_pass(pytestconfig, tmp_path):
     """`pytest --impl my_layers.py` in the learner's own folder collects none of the checks."""
@@ -92,6 +94,7 @@ def test_impl_without_any_check_collected_is_not_a_pass(pytestconfig, tmp_path):
     assert "no gradparity check was collected" in done.stdout and "pytest --pyargs gradparity" in done.stdout
 
 
+@pytest.mark.slow  # starts pytest in a process of its own
 @pytest.mark.skipif(not entry_point_installed(), reason="needs gradparity installed (pip install -e .): its pytest11 entry point")
 def test_other_pytest_runs_are_left_alone(pytestconfig, tmp_path):
     """Installed, the plug-in loads in every pytest run: a user's own tests keep their
@@ -176,3 +179,12 @@ def test_skips_and_xfails_files_mark_unfinished_layers(pytestconfig, tmp_path):
     bad = write_module(tmp_path, "bad.txt", "conv2d::forwards\n")
     refused = run_suite(tmp_path, learner_conv, "--skips-file", str(bad))
     assert refused.returncode == 4 and f"{bad}:1: 'conv2d::forwards' is not 'layer' or 'layer::check'" in refused.output
+
+
+def test_check_only_keeps_the_columns_it_names(pytestconfig, tmp_path):
+    only_with_default_impl(pytestconfig)
+    run = run_suite(tmp_path, None, "--layer", "relu", "--check-only", "backward")
+    assert run.returncode == 0, run.output[-3000:]
+    assert run.table == {"relu": {"forward": "-", "backward": "passed", "gradcheck": "-", "purity": "-", "errors": "-"}}
+    refused = run_suite(tmp_path, None, "--check-only", "speed")
+    assert refused.returncode == 4 and "invalid choice: 'speed'" in refused.output, refused.output[-3000:]

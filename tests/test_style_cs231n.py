@@ -30,7 +30,7 @@ from gradparity.styles import cs231n
 from gradparity.styles.cs231n.dropout import DROP, KEEP, dropout_meaning
 from gradparity.styles.cs231n.norms import groupnorm_gamma_shape
 
-from .selftest import only_with_default_impl, run_suite, suite_env, write_module
+from .selftest import SuiteRun, only_with_default_impl, run_suite, suite_env, write_module
 
 FIXTURES = Path(__file__).parent / "fixtures" / "courses" / "cs231n"
 COURSE_FILES = ("layers.py", "rnn_layers.py", "layer_utils.py")
@@ -76,16 +76,20 @@ def gradparity_check(folder: Path, *args: str) -> tuple[subprocess.CompletedProc
 
 
 @pytest.fixture(scope="module")
-def complete(pytestconfig, tmp_path_factory) -> tuple[subprocess.CompletedProcess, dict]:
-    """``gradparity check layers.py rnn_layers.py layer_utils.py --profile ci`` on the complete
-    implementation: one run that every test of the passing side reads."""
+def complete(pytestconfig, tmp_path_factory) -> SuiteRun:
+    """The checks (``--impl layers.py --impl rnn_layers.py --impl layer_utils.py``, ci
+    profile) on the complete implementation, from its folder: one run that every test of
+    the passing side reads. (The command itself is run on two of the files below.)"""
     only_with_default_impl(pytestconfig)
-    return gradparity_check(course_folder(tmp_path_factory.mktemp("complete")), *COURSE_FILES, "--profile", "ci")
+    tmp_path = tmp_path_factory.mktemp("complete")
+    folder = course_folder(tmp_path)
+    first, *others = COURSE_FILES
+    return run_suite(tmp_path, first, *(arg for name in others for arg in ("--impl", name)), profile="ci", cwd=folder)
 
 
-def test_a_complete_implementation_passes_every_row(complete):
-    done, report = complete
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+def passes_every_row(complete: SuiteRun) -> None:
+    run, report = complete, complete.report
+    assert run.returncode == 0, run.output[-4000:]
     assert list(report["layers"]) == ROWS
     wrong = {row: cells for row, cells in report["layers"].items() if not passed(cells)}
     assert not wrong, wrong
@@ -101,25 +105,25 @@ def test_a_complete_implementation_passes_every_row(complete):
     assert forward_rows and all(lines[row].endswith("  n/a") for row in forward_rows), lines
 
 
-def test_the_json_report_says_errors_n_a_as_the_table_does(complete):
-    _, report = complete
+def json_says_errors_n_a_as_the_table_does(complete: SuiteRun) -> None:
+    report = complete.report
     assert report["layers"]["affine_forward"]["errors"] == "n/a"
 
 
-def test_the_table_speaks_the_course_names_one_row_per_function(complete):
-    done, report = complete
+def table_speaks_the_course_names_one_row_per_function(complete: SuiteRun) -> None:
+    run, report = complete, complete.report
     names = [line.split()[0] for line in report["table"][1 : 1 + len(ROWS)]]
     assert names == ROWS
     assert names.count("batchnorm_forward") == 1  # batchnorm_backward_alt shares it, in a row of its own
     assert report["layers"]["batchnorm_backward_alt"] == {"backward": "passed", "gradcheck": "passed", "purity": "passed"}
-    assert "conv_forward_naive  " in done.stdout and "lstm_step_backward  " in done.stdout
+    assert "conv_forward_naive  " in run.output and "lstm_step_backward  " in run.output
 
 
-def test_the_report_says_why_cs231n_and_each_convention_applied(complete):
-    done, report = complete
+def report_says_why_cs231n_and_each_convention_applied(complete: SuiteRun) -> None:
+    run, report = complete, complete.report
     assert report["style"] == "cs231n"
     assert "affine_forward(x, w, b)" in report["style_reason"] and "in the style of CS231n" in report["style_reason"]
-    assert "style cs231n: it defines affine_forward(x, w, b)" in done.stdout
+    assert "style cs231n: it defines affine_forward(x, w, b)" in run.output
     conventions = "\n".join(report["conventions"])
     for said in (
         "w of shape (D, M), the transpose of PyTorch's Linear weight",
@@ -137,19 +141,28 @@ def test_the_report_says_why_cs231n_and_each_convention_applied(complete):
         "batchnorm_backward_alt: checked on batchnorm_forward's cache",
     ):
         assert said in conventions, said
-    assert all(f"note: {note}" in done.stdout for note in report["conventions"])
+    assert all(f"note: {note}" in run.output for note in report["conventions"])
 
 
-def test_what_the_course_leaves_out_is_said_with_why_in_the_report_not_the_table(complete):
-    done, report = complete
+def course_left_outs_are_said_with_why_in_the_report_not_the_table(complete: SuiteRun) -> None:
+    run, report = complete, complete.report
     assert report["left_out"] == {}  # the complete implementation has all its course has
-    assert "(without " not in done.stdout and not [line for line in report["table"] if " without " in line]
+    assert "(without " not in run.output and not [line for line in report["table"] if " without " in line]
     left_out = report["outside_the_course"]
     assert list(left_out["conv_forward_naive"]) == ["pair arguments", "string padding", "dilation", "groups", "bias=None"]
     assert "the data holds no ties" in left_out["max_pool_forward_naive"]["tied maxima"]
     assert left_out["max_pool_forward_naive"]["padding"] == "max_pool_forward_naive has no padding"
     assert left_out["dropout_forward"]["a given mask"].startswith("dropout_forward draws its own mask")
     assert "bidirectional" in left_out["lstm_forward"] and "several layers" in left_out["rnn_forward"]
+
+
+def test_a_complete_implementation_passes_every_row_and_the_report_says_why(complete):
+    """One test reads the one run (a module fixture would run again on each xdist worker)."""
+    for check in (
+        passes_every_row, json_says_errors_n_a_as_the_table_does, table_speaks_the_course_names_one_row_per_function,
+        report_says_why_cs231n_and_each_convention_applied, course_left_outs_are_said_with_why_in_the_report_not_the_table,
+    ):
+        check(complete)
 
 
 # -------------------------------------------------------------------- wrong ones
@@ -283,6 +296,7 @@ def test_groupnorm_gamma_shape_follows_the_docstring():
     assert groupnorm_gamma_shape(silent) == ("(1, C, 1, 1)", "as the course's notebooks pass them (its docstring does not say)")
 
 
+@pytest.mark.slow  # starts the command
 def test_check_of_layers_and_rnn_layers_checks_both_files(pytestconfig, tmp_path):
     """The command as the issue gives it: two files merged, rnn_layers.py star-importing layers.py
     (layers.py's functions in both: the same ones, not two definitions)."""
@@ -294,6 +308,7 @@ def test_check_of_layers_and_rnn_layers_checks_both_files(pytestconfig, tmp_path
     assert all(passed(cells) for cells in report["layers"].values()), report["layers"]
 
 
+@pytest.mark.slow  # starts the command
 def test_a_star_import_of_the_sibling_layers_is_not_a_conflict(pytestconfig, tmp_path):
     only_with_default_impl(pytestconfig)
     folder = course_folder(tmp_path)

@@ -88,16 +88,13 @@ def verdicts(report: dict) -> dict[str, dict[str, str]]:
     return {row: {**cells, **({"errors": printed.get(row, "")} if "errors" in cells else {})} for row, cells in report["layers"].items()}
 
 
-@pytest.fixture(scope="module")
-def course_runs(pytestconfig, tmp_path_factory):
-    """Each complete assignment, checked once (auto style, ci profile) for the tests below."""
-    only_with_default_impl(pytestconfig)
-    return {name: run_suite(tmp_path_factory.mktemp(name), str(FIXTURES / f"{name}.py"), profile="ci") for name in COURSE_ROWS}
-
-
 @pytest.mark.parametrize("name", list(COURSE_ROWS))
-def test_a_complete_assignment_passes_row_by_row_in_the_course_names(course_runs, name):
-    run = course_runs[name]
+def test_a_complete_assignment_passes_row_by_row_and_the_report_says_why(pytestconfig, tmp_path, name):
+    """Each complete assignment, checked once (auto style, ci profile); one test reads the
+    run, so that xdist spreads the three assignments over its workers."""
+    only_with_default_impl(pytestconfig)
+    run = run_suite(tmp_path, str(FIXTURES / f"{name}.py"), profile="ci")
+    report_names_the_style_why_and_every_convention_applied(name, run)
     assert run.returncode == 0, run.output[-4000:]
     rows = verdicts(run.report)
     assert list(rows) == COURSE_ROWS[name]  # and none of the other assignments' rows
@@ -126,26 +123,30 @@ def test_a_function_that_checks_its_input_gets_the_errors_column_checked(pytestc
     assert printed["conv_forward"]["errors"] == "passed" and printed["pool_forward (max)"]["errors"] == "n/a", printed
 
 
-def test_the_report_names_the_style_why_and_every_convention_applied(course_runs):
-    bindings = STYLE.bindings()
-    for name, run in course_runs.items():
-        report = run.report
-        assert report["style"] == "dls"
-        assert "in the style of the Deep Learning Specialization" in report["style_reason"]
-        module = load(FIXTURES / f"{name}.py")
-        expected = [note for binding in bindings if binding.defined_by(module) for note in binding.conventions]
-        assert report["conventions"] == list(dict.fromkeys(expected)), name
-    conventions = {name: " ".join(run.report["conventions"]) for name, run in course_runs.items()}
-    # The conventions that differ from PyTorch on purpose, each said.
-    assert "multiplies them by m" in conventions["course1_dnn"]  # the cost's 1/m folded into dW and db
-    assert "divides it by m" in conventions["course1_dnn"]  # dA0 is the summed loss's gradient
-    assert "dA1 for X" in conventions["course1_dnn"]  # the old gradient keys
-    assert "purity column does not judge it" in conventions["course1_dnn"]  # update_parameters in place
-    assert "every tied maximum" in conventions["course4_conv"] and "left out of the draws" in conventions["course4_conv"]
-    assert "channels last" in conventions["course4_conv"]
-    assert "c0 = 0" in conventions["course5_rnn"] and "[a_prev; xt]" in conventions["course5_rnn"]
-    assert "dWu" in conventions["course5_rnn"] and "'calculated elsewhere'" in conventions["course5_rnn"]
-    assert all(f"note: {note}" in course_runs["course4_conv"].output for note in course_runs["course4_conv"].report["conventions"])
+# The conventions that differ from PyTorch on purpose, each said.
+CONVENTIONS_SAID = {
+    "course1_dnn": (
+        "multiplies them by m",  # the cost's 1/m folded into dW and db
+        "divides it by m",  # dA0 is the summed loss's gradient
+        "dA1 for X",  # the old gradient keys
+        "purity column does not judge it",  # update_parameters in place
+    ),
+    "course4_conv": ("every tied maximum", "left out of the draws", "channels last"),
+    "course5_rnn": ("c0 = 0", "[a_prev; xt]", "dWu", "'calculated elsewhere'"),
+}
+
+
+def report_names_the_style_why_and_every_convention_applied(name: str, run) -> None:
+    report = run.report
+    assert report["style"] == "dls"
+    assert "in the style of the Deep Learning Specialization" in report["style_reason"]
+    module = load(FIXTURES / f"{name}.py")
+    expected = [note for binding in STYLE.bindings() if binding.defined_by(module) for note in binding.conventions]
+    assert report["conventions"] == list(dict.fromkeys(expected)), name
+    conventions = " ".join(report["conventions"])
+    for said in CONVENTIONS_SAID[name]:
+        assert said in conventions, said
+    assert all(f"note: {note}" in run.output for note in report["conventions"])
 
 
 def test_detection_chooses_dls_for_the_course_modules_only():
@@ -368,6 +369,7 @@ def write_notebook(folder: Path, name: str) -> tuple[Path, dict[str, int]]:
     return path, failing
 
 
+@pytest.mark.slow  # starts the command
 @pytest.mark.parametrize("name", list(NOTEBOOKS))
 def test_a_course_notebook_is_checked_function_by_function(pytestconfig, tmp_path, name):
     only_with_default_impl(pytestconfig)

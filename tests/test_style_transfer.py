@@ -96,6 +96,7 @@ def write_png(path, img: torch.Tensor) -> None:
     Image.fromarray((img[0].permute(1, 2, 0).numpy() * 255).astype(np.uint8)).save(path)
 
 
+@pytest.mark.slow  # starts the command
 def test_the_command_round_trips_real_images(tmp_path):
     write_png(tmp_path / "content.png", gradient_image(40, 0))
     write_png(tmp_path / "style.png", gradient_image(40, 1))
@@ -107,6 +108,7 @@ def test_the_command_round_trips_real_images(tmp_path):
         assert out.size == (32, 32) and out.mode == "RGB"
 
 
+@pytest.mark.slow  # starts the command
 def test_the_command_fails_clearly(tmp_path):
     write_png(tmp_path / "style.png", gradient_image(16, 1))
     missing = run_cli(tmp_path, "nowhere.png", "style.png", "-o", "out.png", "--steps", "1")
