@@ -139,8 +139,9 @@ def linear_workload(name, batch, in_features, out_features):
 # ---------------------------------------------------------------- recurrent layers
 
 
-def recurrent_workload(name, kind, *, backward):
-    steps, batch, inputs, hidden = (RNN_SIZE[k] for k in ("steps", "batch", "inputs", "hidden"))
+def recurrent_workload(name, kind, *, backward, **size):
+    """An LSTM or GRU layer; ``size`` overrides RNN_SIZE's steps, batch, inputs or hidden."""
+    steps, batch, inputs, hidden = ({**RNN_SIZE, **size}[k] for k in ("steps", "batch", "inputs", "hidden"))
     gates = {"lstm": 4, "gru": 3}[kind]
     flops = 2 * steps * batch * gates * hidden * (inputs + hidden) * (3 if backward else 1)
 
