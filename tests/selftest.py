@@ -28,6 +28,12 @@ from hypothesis import settings
 
 from gradparity import plugin
 
+# For the tests of what a run reports (rows, notes, exit codes), not of what the checks can
+# catch: the self-test's derandomized examples without shrinking, 10 a check instead of
+# 100. The known bugs are run under `selftest` and `ci-noshrink`.
+QUICK = "selftest-quick"
+settings.register_profile(QUICK, settings(plugin.PROFILES["selftest"], max_examples=10))
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -93,9 +99,9 @@ def _drop_run_modules(before: set[str], checks_only: bool = False) -> dict:
     return {name: sys.modules.pop(name) for name in [name for name in sys.modules if run_specific(name)]}
 
 
-def run_suite(tmp_path: Path, impl: str | None, *args: str, profile: str = "selftest", cwd: Path | None = None) -> SuiteRun:
-    """The checks on ``impl`` (None: no --impl), single process, ``profile`` (fixed seed,
-    no shrinking by default), started from ``cwd`` (default: an empty folder)."""
+def run_suite(tmp_path: Path, impl: str | None, *args: str, profile: str = QUICK, cwd: Path | None = None) -> SuiteRun:
+    """The checks on ``impl`` (None: no --impl), in this process, ``profile`` (default:
+    fixed seed, no shrinking, 10 examples), started from ``cwd`` (default: an empty folder)."""
     report = tmp_path / "summary.json"
     folder = cwd or tmp_path / "run"
     folder.mkdir(exist_ok=True)
