@@ -49,16 +49,17 @@ def scatter_windows(window_grads: np.ndarray, padded_hw: Pair, stride: Pair, dil
     """Adjoint of ``window_view``: sum per-window gradients back onto the padded input.
 
     ``window_grads`` has shape ``(..., out_h, out_w, kernel_h, kernel_w)``; windows may
-    overlap, so one input pixel can receive several contributions. ``np.bincount`` adds
-    them all in one vectorised pass (fancy-index assignment would keep only the last).
+    overlap, so one input pixel can receive several contributions. At one kernel offset
+    ``(a, b)`` they cannot: there the windows read distinct pixels, the strided slice
+    ``[a * dilation_h :: stride_h, b * dilation_w :: stride_w]`` of the input. So the
+    adjoint adds ``window_grads[..., a, b]`` into that slice, offset by offset: one
+    vectorised addition per kernel offset, in the gradients' own dtype.
     """
     *lead, out_h, out_w, kernel_h, kernel_w = window_grads.shape
-    height, width = padded_hw
-    rows = (np.arange(out_h) * stride[0])[:, None, None, None] + (np.arange(kernel_h) * dilation[0])[None, None, :, None]
-    cols = (np.arange(out_w) * stride[1])[None, :, None, None] + (np.arange(kernel_w) * dilation[1])[None, None, None, :]
-    pixel = rows * width + cols  # (out_h, out_w, kernel_h, kernel_w) flat index within one image plane
-    planes = int(np.prod(lead, dtype=np.int64))
-    plane_offset = (np.arange(planes) * (height * width)).reshape(planes, 1, 1, 1, 1)
-    flat_index = (plane_offset + pixel).ravel()
-    summed = np.bincount(flat_index, weights=window_grads.reshape(-1), minlength=planes * height * width)
-    return summed.astype(window_grads.dtype, copy=False).reshape(*lead, height, width)
+    summed = np.zeros((*lead, *padded_hw), dtype=window_grads.dtype)
+    for a in range(kernel_h):
+        rows = slice(a * dilation[0], a * dilation[0] + (out_h - 1) * stride[0] + 1, stride[0])
+        for b in range(kernel_w):
+            cols = slice(b * dilation[1], b * dilation[1] + (out_w - 1) * stride[1] + 1, stride[1])
+            summed[..., rows, cols] += window_grads[..., a, b]
+    return summed

@@ -12,6 +12,10 @@ from . import _validation as check
 
 
 class LinearCache(NamedTuple):
+    # The forward's own arrays, not copies (copying the weight would cost a quarter of a
+    # 256x1024x1024 forward): as with PyTorch's saved tensors, they must not be changed in
+    # place between the forward and the backward (PyTorch raises; here the gradients would
+    # silently follow the new values).
     x: np.ndarray
     weight: np.ndarray
     has_bias: bool
@@ -30,10 +34,10 @@ def linear_forward(x, weight, bias=None):
         bias = check.float_array(function, "bias", bias, ndim=1)
         check.same_dtype(function, "bias", bias, x.dtype)
         check.shape_is(function, "bias", bias, (weight.shape[0],))
-    out = x @ weight.T
+    out = x @ weight.T  # weight.T is a view: BLAS reads it transposed, no copy
     if bias is not None:
-        out = out + bias
-    return out, LinearCache(x.copy(), weight.copy(), bias is not None)
+        out += bias  # in place: out is ours, and a second output-sized array costs ~5%
+    return out, LinearCache(x, weight, bias is not None)
 
 
 def linear_backward(dout, cache: LinearCache):

@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import _validation as check
-from .activations import ActivationCache, relu_backward, relu_forward
+from .activations import ActivationCache, relu_backward
 from .conv import Conv2dCache, conv2d_backward, conv2d_forward
 from .norm import BATCH_COUNTER as COUNTER
 from .norm import BATCH_NORM_STATISTICS as BN_BUFFERS
@@ -134,9 +134,17 @@ def _shortcut_backward(dout: np.ndarray, cache: UnitCache | None, unit: Unit | N
     return _conv_bn_backward(dout, cache, unit, dparams)
 
 
+def _relu_owned(h: np.ndarray):
+    """``relu_forward`` of an array the block owns (a batch norm's output, the sum), in
+    place: one new array fewer per ReLU, same cache."""
+    cache = ActivationCache(h > 0)
+    np.maximum(h, 0, out=h)
+    return h, cache
+
+
 def _merge_forward(main: np.ndarray, shortcut: np.ndarray):
     """``relu(main + shortcut)``."""
-    return relu_forward(main + shortcut)
+    return _relu_owned(main + shortcut)
 
 
 def _merge_backward(dout: np.ndarray, cache) -> tuple[np.ndarray, np.ndarray]:
@@ -221,7 +229,7 @@ def _block_forward(x: np.ndarray, params: dict, layout: Layout, training: bool):
         h, conv_cache, bn_cache = _conv_bn_forward(h, params, unit, training)
         relu_cache = None
         if i < len(layout.main) - 1:
-            h, relu_cache = relu_forward(h)
+            h, relu_cache = _relu_owned(h)
         main.append(UnitCache(conv_cache, bn_cache, relu_cache))
     shortcut, shortcut_cache = _shortcut_forward(x, params, layout.shortcut, training)
     out, merge_cache = _merge_forward(h, shortcut)

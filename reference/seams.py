@@ -82,7 +82,7 @@ def _swapped(module: ModuleType, replacements: dict[str, Callable]) -> Iterator[
             setattr(module, name, original)
 
 
-# Activations: the cache (the saved input or output, and softmax's dim).
+# Activations: the cache (relu: where the input was positive, a bool mask; the others: the output; softmax's dim).
 ActivationCache = activations.ActivationCache
 
 # Convolution: the cache (the input padded, channels last) and the correlation at the core of all three passes.
@@ -105,8 +105,9 @@ channel_axes = norm._channel_axes  # ndim -> every axis but the channel axis 1
 @contextmanager
 def standardise_swapped(standardise: Callable) -> Iterator[None]:
     """Inside the ``with`` block, ``batch_norm_forward``, ``layer_norm_forward`` and ``group_norm_forward`` standardise
-    with ``standardise(x, axes, count, eps) -> (xhat, inv_std, mean, var)`` (``x`` float64,
-    the statistics keeping their dims) instead of the reference's biased-variance step."""
+    with ``standardise(x, axes, count, eps) -> (xhat, inv_std, mean, var)`` (``x`` in the
+    input's dtype for batch norm, float64 for layer and group norm; the statistics keeping
+    their dims) instead of the reference's biased-variance step."""
     with _swapped(norm, {"_standardise": standardise}):
         yield
 
