@@ -62,7 +62,9 @@ FLOAT32_SKIPS = (
 )
 
 
-FLOAT32_BLOCK = Tolerance(1e-3, 1e-3, "batch norms over few values per channel, chained 2-3 deep, amplify PyTorch's float32 rounding up to 1.5e-3")
+# 1e-3 was exceeded by a random run: bottleneck, x (1, 3, 3, 5), dparams['conv3.weight'] off
+# by 1.42e-3 (the reference before and after its float32 batch-norm rewrite alike).
+FLOAT32_BLOCK = Tolerance(2e-3, 2e-3, "batch norms over few values per channel, chained 2-3 deep, amplify PyTorch's float32 rounding up to 1.5e-3")
 
 
 def make_params(rng: np.random.Generator, kind: str, in_channels: int, planes: int, stride: int, *, counters: bool = False) -> dict:
