@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 
@@ -121,9 +122,24 @@ def _train_amp(model, batches, device, dtype) -> tuple[list[float], torch.Tensor
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("name", list(MODELS))
 @pytest.mark.parametrize(("device", "dtype"), SETTINGS)
-def test_autocast_training_stays_within_bounds_of_float32(device, dtype, name, seed, monkeypatch):
-    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)  # a float32 baseline, not TF32 (CUDA)
-    monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", False)
+def test_autocast_training_stays_within_bounds_of_float32(device, dtype, name, seed):
+    with float32_without_tf32():
+        _check_autocast_training(device, dtype, name, seed)
+
+
+@contextlib.contextmanager
+def float32_without_tf32():
+    """A float32 baseline, not TF32, on CUDA; put back after. (Not monkeypatch: cuBLAS's
+    flag is a property of its module object, which pytest 9.2's undo tries to delete.)"""
+    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
+
+
+def _check_autocast_training(device, dtype, name, seed):
     make, shape, batch = MODELS[name]
     bounds, u = BOUNDS[name, dtype], UNIT_ROUNDOFF[dtype]
     torch.manual_seed(seed)
