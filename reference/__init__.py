@@ -42,6 +42,7 @@ from .norm import (
     layer_norm_backward,
     layer_norm_forward,
 )
+from .optim import adam_step, adamw_step, rmsprop_step, sgd_step
 from .pool import (
     adaptive_avg_pool2d_backward,
     adaptive_avg_pool2d_forward,
@@ -63,6 +64,10 @@ from .rnn_cells import (
 from .style import gram_matrix_backward, gram_matrix_forward, total_variation_backward, total_variation_forward
 
 __all__ = [
+    "adam_step",
+    "adamw_step",
+    "rmsprop_step",
+    "sgd_step",
     "BATCH_COUNTER",
     "BATCH_NORM_BUFFERS",
     "BATCH_NORM_STATISTICS",
