@@ -91,9 +91,10 @@ class Normalization(nn.Module):
         return (img - self.mean.to(img.dtype)) / self.std.to(img.dtype)
 
 
-class ContentLoss(nn.Module):
-    """Passes its input on; ``loss`` is the MSE between it and the content image's features
-    at this layer (``target``, set by ``StyleTransferModel.set_targets``)."""
+class _FeatureLoss(nn.Module):
+    """Passes its input on; ``loss`` is the MSE between ``summary(features)`` and the
+    target image's (``target``, captured while ``capture`` is set by
+    ``StyleTransferModel.set_targets``)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -101,30 +102,30 @@ class ContentLoss(nn.Module):
         self.loss = torch.tensor(0.0)
         self.capture = False
 
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
-        if self.capture:
-            self.target = features.detach()
-        elif self.target is not None:
-            self.loss = F.mse_loss(features, self.target)
-        return features
-
-
-class StyleLoss(nn.Module):
-    """Passes its input on; ``loss`` is the MSE between its Gram matrix and the style
-    image's (``target``), with the Gram matrix ``F F^T / (C H W)`` per image."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.target: torch.Tensor | None = None
-        self.loss = torch.tensor(0.0)
-        self.capture = False
+    def summary(self, features: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError  # each loss says what it compares
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         if self.capture:
-            self.target = gram_matrix(features).detach()
+            self.target = self.summary(features).detach()
         elif self.target is not None:
-            self.loss = F.mse_loss(gram_matrix(features), self.target)
+            self.loss = F.mse_loss(self.summary(features), self.target)
         return features
+
+
+class ContentLoss(_FeatureLoss):
+    """The MSE between this layer's features and the content image's."""
+
+    def summary(self, features: torch.Tensor) -> torch.Tensor:
+        return features
+
+
+class StyleLoss(_FeatureLoss):
+    """The MSE between this layer's Gram matrix and the style image's, with the Gram
+    matrix ``F F^T / (C H W)`` per image."""
+
+    def summary(self, features: torch.Tensor) -> torch.Tensor:
+        return gram_matrix(features)
 
 
 def layer_names(cnn: VGG19Features) -> list[str]:
