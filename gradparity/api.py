@@ -61,8 +61,15 @@ def layer_names() -> tuple[str, ...]:
 
 
 @cache
+def optimizer_names() -> tuple[str, ...]:
+    """Every optimizer of the API (SPEC v2): the names ``NAME`` of the ``NAME_step`` functions."""
+    return tuple(sorted(name.removesuffix("_step") for name in reference.__all__ if name.endswith("_step")))
+
+
+@cache
 def function_names() -> frozenset[str]:
-    return frozenset(f"{layer}{suffix}" for layer in layer_names() for suffix in SUFFIXES)
+    layers = {f"{layer}{suffix}" for layer in layer_names() for suffix in SUFFIXES}
+    return frozenset(layers | {f"{name}_step" for name in optimizer_names()})
 
 
 @cache

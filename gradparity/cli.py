@@ -77,6 +77,10 @@ def list_api() -> int:
         print(f"  {backward}{api.signature(backward)} -> {grads[0] if len(grads) == 1 else '(' + ', '.join(grads) + ')'}")
         if entry and entry.features:
             print(f"  optional: {', '.join(feature.name for feature in entry.features)}")
+    print("\nEvery optimizer is one step: NAME_step(params, grads, state, options...) -> (new_params, new_state).\n")
+    for name in api.optimizer_names():
+        print(name)
+        print(f"  {name}_step{api.signature(f'{name}_step')} -> (new_params, new_state)")
     return 0
 
 

@@ -15,6 +15,7 @@ import pytest
 from . import api
 
 NOT_IMPLEMENTED = "not implemented"
+
 NOT_CHECKED = "not checked"
 REFERENCE = "reference"
 
@@ -184,14 +185,29 @@ class Implementation:
 
         return REGISTRY
 
+    def optimizer_entries(self) -> tuple:
+        """The optimizers a run checks (``optimizers.OptimizerEntry``): the API's, or the course style's."""
+        if self.adapted is not None:
+            return tuple(binding.entry for binding in self.adapted.optimizer_bindings)
+        from .optimizers import ENTRIES
+
+        return ENTRIES
+
     def rows(self, checks: tuple[str, ...]) -> list[tuple[str, dict[str, str]]]:
         """The summary's rows: each layer and model (a course's: each of its functions), and
-        for each check the entry whose cell it shows."""
+        for each check the entry whose cell it shows; an optimizer's row shows the
+        trajectory, purity and errors columns (a layer's, all but trajectory)."""
         if self.adapted is not None:
             return self.adapted.rows(checks, self.source)
         from .model_cases import BY_NAME as MODEL_CASES
+        from .summary import LAYER_CHECKS, OPTIMIZER_CHECKS
 
-        return [(name, dict.fromkeys(checks, name)) for name in (*(entry.name for entry in self.entries()), *MODEL_CASES)]
+        layer_checks = tuple(check for check in checks if check in LAYER_CHECKS)
+        optimizer_checks = tuple(check for check in checks if check in OPTIMIZER_CHECKS)
+        return [
+            *((name, dict.fromkeys(layer_checks, name)) for name in (*(entry.name for entry in self.entries()), *MODEL_CASES)),
+            *((entry.name, dict.fromkeys(optimizer_checks, entry.name)) for entry in self.optimizer_entries()),
+        ]
 
     def left_out_by_row(self, rows) -> dict[str, dict[str, str]]:
         """For each row, the optional features the learner's code left out, with why. A
@@ -204,7 +220,7 @@ class Implementation:
         return self._left_out_by_row(rows, by_the_course=True)
 
     def _left_out_by_row(self, rows, *, by_the_course: bool) -> dict[str, dict[str, str]]:
-        by_name = {entry.name: entry for entry in self.entries()}
+        by_name = {entry.name: entry for entry in (*self.entries(), *self.optimizer_entries())}
         left_out = {}
         for name, keys in rows:
             entry = next((by_name[key] for key in keys.values() if key in by_name), None)
@@ -223,7 +239,8 @@ class Implementation:
 
     def defines_anything(self) -> bool:
         if self.adapted is not None:
-            return any(binding.defined_by(self.source) for binding in self.adapted.bindings)
+            adapted = self.adapted
+            return any(b.defined_by(self.source) for b in adapted.bindings) or any(b.defined_by(self.source) for b in adapted.optimizer_bindings)
         return bool(self.defined_api_names())
 
     def conventions(self) -> list[str]:
@@ -250,7 +267,8 @@ class Implementation:
         if entry.name not in self._unsupported:
             from .features import unsupported_features  # needs torch: only in a checking run
 
-            forward, backward = getattr(self.module, entry.forward_name), getattr(self.module, entry.backward_name, None)
+            forward = getattr(self.module, entry.forward_name)
+            backward = getattr(self.module, entry.backward_name, None) if entry.has_backward else None
             probed = unsupported_features(entry.with_features_left_out(declared), forward, backward)
             order = [f.name for f in entry.features]  # the entry's order, then what only the course declares
             self._unsupported[entry.name] = dict(sorted((declared | probed).items(), key=lambda item: order.index(item[0]) if item[0] in order else len(order)))

@@ -285,6 +285,15 @@ def checked_entries() -> tuple:
     return _current_run.impl.entries()
 
 
+def checked_optimizers() -> tuple:
+    """The optimizer entries the trajectory checks are parametrized by (as ``checked_entries``)."""
+    if _current_run is None:
+        from .optimizers import ENTRIES
+
+        return ENTRIES
+    return _current_run.impl.optimizer_entries()
+
+
 def _run(config: pytest.Config) -> Run:
     return config.stash[_RUN]
 

@@ -18,7 +18,10 @@ from dataclasses import dataclass, field
 from .contract import ADVISORY, EXAMPLE, TALLY
 from .implementation import NOT_CHECKED, NOT_IMPLEMENTED
 
-CHECKS = ("forward", "backward", "gradcheck", "purity", "errors")  # the table's columns
+# The table's columns: a layer's row has the first five, an optimizer's the last three.
+CHECKS = ("forward", "backward", "gradcheck", "purity", "errors", "trajectory")
+LAYER_CHECKS = CHECKS[:5]
+OPTIMIZER_CHECKS = ("purity", "errors", "trajectory")
 PASSED, FAILED, MISSING, UNCHECKED, SKIPPED = "passed", "FAILED", NOT_IMPLEMENTED, NOT_CHECKED, "-"
 XFAILED, SKIPPED_BY_USER = "xfailed", "skipped"  # listed in --xfails-file / --skips-file
 FORWARD_RAISED = f"{NOT_CHECKED} (forward raised)"  # every example's forward raised: the forward column says why
@@ -141,6 +144,8 @@ class Summary:
         missing = [name for name, cells in table.items() if MISSING in cells.values() and set(cells.values()) <= {MISSING, SKIPPED, NOT_APPLICABLE, ""}]
         shown = {name: cells for name, cells in table.items() if name not in missing}
         lines = []
+        # A column no shown row has (trajectory, when no optimizer was checked) is left out.
+        checks = [check for check in checks if any(cells[check] for cells in shown.values())]
         if shown:
             width = max(len("layer"), *(len(name) for name in shown))
             columns = {check: max(len(check), *(len(cells[check]) for cells in shown.values())) for check in checks}

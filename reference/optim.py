@@ -14,6 +14,7 @@ keys, the parameters, not over their elements).
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -131,7 +132,8 @@ def _adam(function, params, grads, state, lr, betas, eps, weight_decay, amsgrad,
             second = entry["max_exp_avg_sq"] = np.maximum(previous.get("max_exp_avg_sq", zeros), exp_avg_sq)
         # Bias correction from step 1: the moments start at zero and under-estimate early.
         bias_correction1, bias_correction2 = 1 - beta1**step, 1 - beta2**step
-        denom = np.sqrt(second) / np.sqrt(bias_correction2) + eps  # eps outside the square root
+        # math.sqrt: a NumPy float64 scalar would promote a float32 parameter to float64.
+        denom = np.sqrt(second) / math.sqrt(bias_correction2) + eps  # eps outside the square root
         new_params[key] = param - (lr / bias_correction1) * (exp_avg / denom)
         new_state[key] = entry
     return _result(new_params, new_state)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from gradparity.registry import LAYER_NAMES
-from gradparity.summary import CHECKS
+from gradparity.summary import LAYER_CHECKS
 
 from .selftest import ROOT, only_with_default_impl, run_suite, suite_env, write_module
 
@@ -36,10 +36,10 @@ def test_partial_module_reports_the_rest_not_implemented(pytestconfig, tmp_path)
     only_with_default_impl(pytestconfig)
     run = run_suite(tmp_path, ONLY_CONV)
     assert run.returncode == 0, run.output[-3000:]
-    assert run.table["conv2d"] == dict.fromkeys(CHECKS, "passed")
+    assert run.table["conv2d"] == dict.fromkeys(LAYER_CHECKS, "passed")
     for layer in LAYER_NAMES:
         if layer != "conv2d":
-            assert run.table[layer] == dict.fromkeys(CHECKS, "not implemented"), (layer, run.table[layer])
+            assert run.table[layer] == dict.fromkeys(LAYER_CHECKS, "not implemented"), (layer, run.table[layer])
     assert "not implemented: max_pool2d, avg_pool2d" in run.output
 
 
@@ -47,7 +47,7 @@ def test_strict_fails_what_is_not_implemented(pytestconfig, tmp_path):
     only_with_default_impl(pytestconfig)
     run = run_suite(tmp_path, ONLY_CONV, "--impl-strict", "--layer", "max_pool2d")
     assert run.returncode == 1, run.output[-3000:]
-    assert run.table["max_pool2d"] == dict.fromkeys(CHECKS, "FAILED")
+    assert run.table["max_pool2d"] == dict.fromkeys(LAYER_CHECKS, "FAILED")
     assert "not implemented" in run.output
 
 
@@ -142,7 +142,7 @@ def test_several_files_are_merged_in_order(pytestconfig, tmp_path):
     second = write_module(tmp_path / "impl", "rnn_layers.py", "from layers import *  # noqa: F403\nfrom reference import tanh_backward, tanh_forward  # noqa: F401\n")
     run = run_suite(tmp_path, str(first), "--impl", str(second), "--layer", "relu", "--layer", "tanh")
     assert run.returncode == 0, run.output[-3000:]
-    assert run.table["relu"] == run.table["tanh"] == dict.fromkeys(CHECKS, "passed")
+    assert run.table["relu"] == run.table["tanh"] == dict.fromkeys(LAYER_CHECKS, "passed")
     assert run.report["implementation"] == f"{first}, {second}"
 
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..op_entry import OpEntry
+    from ..optimizers import OptimizerEntry
 
 from ..summary import NOT_APPLICABLE_CELL
 
@@ -77,12 +78,41 @@ class Binding:
 
 
 @dataclass(frozen=True)
+class OptimizerBinding:
+    """A course's optimizer update checked as one optimizer entry (``optimizers.OptimizerEntry``):
+    ``make(module)`` returns an API-style ``step(params, grads, state, *options)`` wrapping
+    the learner's functions; ``function`` is the row (the learner's update function),
+    ``requires`` the functions that must exist (an initialiser, the update)."""
+
+    entry: OptimizerEntry
+    function: str
+    make: Callable[[ModuleType], Callable]
+    requires: tuple[str, ...] = ()
+    conventions: tuple[str, ...] = ()
+    group: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "entry", replace(self.entry, title=self.entry.title or self.function, call_label=self.entry.call_label or self.function))
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return self.requires or (self.function,)
+
+    def defined_by(self, module: ModuleType) -> bool:
+        return all(callable(getattr(module, name, None)) for name in self.required)
+
+    def notes(self, module: ModuleType) -> tuple[str, ...]:
+        return self.conventions
+
+
+@dataclass(frozen=True)
 class Style:
     name: str
     title: str  # "the Deep Learning Specialization"
     # The course's functions and their parameters, for detection (a list: several published spellings).
     signatures: Mapping[str, tuple[str, ...] | list[tuple[str, ...]]]
     bindings: Callable[[], tuple[Binding, ...]]  # built on demand: they import the registry (and torch)
+    optimizer_bindings: Callable[[], tuple[OptimizerBinding, ...]] = tuple  # the course's optimizers, if any
 
 
 COURSE_MODULES = ("dls", "cs231n")  # gradparity.styles.<name>, each defining STYLE
@@ -138,12 +168,14 @@ class Adapted:
     style: Style
     module: ModuleType
     bindings: tuple[Binding, ...]
+    optimizer_bindings: tuple[OptimizerBinding, ...] = ()
 
     def binding(self, entry_name: str) -> Binding | None:
         return next((b for b in self.bindings if b.entry.name == entry_name), None)
 
     def groups_touched(self, source: ModuleType) -> set[str]:
-        return {binding.group for binding in self.bindings if binding.defined_by(source) or any(callable(getattr(source, name, None)) for name in (binding.forward, binding.backward) if name)}
+        touched = {binding.group for binding in self.bindings if binding.defined_by(source) or any(callable(getattr(source, name, None)) for name in (binding.forward, binding.backward) if name)}
+        return touched | {binding.group for binding in self.optimizer_bindings if any(callable(getattr(source, name, None)) for name in binding.required)}
 
     def rows(self, checks: tuple[str, ...], source: ModuleType) -> list[tuple[str, dict[str, str]]]:
         """The summary's rows: one per course function of the assignments the module touches,
@@ -164,12 +196,15 @@ class Adapted:
             if binding.backward:
                 backward_checks = {"backward": name, "gradcheck": name} | ({} if binding.forward else {"purity": name})
                 rows.append((binding.backward, backward_checks))
+        for optimizer in self.optimizer_bindings:
+            if optimizer.group in touched:
+                rows.append((optimizer.function, {"trajectory": optimizer.entry.name, "purity": optimizer.entry.name, "errors": NOT_APPLICABLE_CELL}))
         return rows
 
 
 def adapt(module: ModuleType, style_name: str) -> Adapted:
     chosen = style(style_name)
-    bindings = chosen.bindings()
+    bindings, optimizers = chosen.bindings(), chosen.optimizer_bindings()
     adapted = ModuleType(f"{module.__name__}[{style_name}]", f"{module.__name__} through the {style_name} adapter")
     for binding in bindings:
         if binding.defined_by(module):
@@ -177,4 +212,7 @@ def adapt(module: ModuleType, style_name: str) -> Adapted:
             setattr(adapted, binding.entry.forward_name, forward)
             if backward is not None:
                 setattr(adapted, binding.entry.backward_name, backward)
-    return Adapted(chosen, adapted, bindings)
+    for optimizer in optimizers:
+        if optimizer.defined_by(module):
+            setattr(adapted, optimizer.entry.step_name, optimizer.make(module))
+    return Adapted(chosen, adapted, bindings, optimizers)
