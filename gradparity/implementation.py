@@ -248,7 +248,8 @@ class Implementation:
         bindings the learner's module defines."""
         if self.adapted is None:
             return []
-        notes = [note for binding in self.adapted.bindings if binding.defined_by(self.source) for note in binding.notes(self.source)]
+        bindings = (*self.adapted.bindings, *self.adapted.optimizer_bindings)
+        notes = [note for binding in bindings if binding.defined_by(self.source) for note in binding.notes(self.source)]
         return list(dict.fromkeys(notes))
 
     def loading_notes(self) -> list[str]:
@@ -260,6 +261,10 @@ class Implementation:
         """The optional features of ``entry`` left out for this implementation, with why: a
         course's function cannot take some (its style says which); the others are probed
         unless ``full_api``. Empty when the layer is not implemented."""
+        from .optimizers import OptimizerEntry
+
+        if isinstance(entry, OptimizerEntry) and entry.api_name:  # a course's update: it takes the course's options, all of them
+            return {}
         binding = self.adapted.binding(entry.name) if self.adapted else None
         declared = dict(binding.left_out) if binding else {}
         if self.full_api or not self.defines(entry.forward_name):
@@ -290,7 +295,8 @@ class Implementation:
         """Why a run checked nothing: what the module defines that looks like a layer, and
         the API names closest to those."""
         if self.adapted is not None:
-            written = [name for binding in self.adapted.bindings if binding.defined_by(self.source) for name in binding.required]
+            bindings = (*self.adapted.bindings, *self.adapted.optimizer_bindings)
+            written = [name for binding in bindings if binding.defined_by(self.source) for name in binding.required]
             if written:
                 return f"nothing was checked: {self.label} defines {', '.join(dict.fromkeys(written))}, but no check of them ran (see --layer, -k and the skips above)"
             return f"nothing was checked: {self.label} defines none of the functions gradparity checks in {self.adapted.style.title}'s style (`--impl-style spec` checks the API's)"

@@ -73,6 +73,9 @@ class OptimizerEntry:
     api_name: str = ""
     # A course's step keeps its own state: compare it under torch's names only if it is the API's.
     compares_state: bool = True
+    # A course's parameters (W1, b1, ... pairs), from the trajectory's generator; None: drawn shapes.
+    course_params: Callable[[np.random.Generator], dict[str, np.ndarray]] | None = None
+    float64_only: bool = False  # a course's code computes in float64 (np.zeros)
     plain_call = None  # features are told apart by the step's parameters only (``features.py``)
     has_backward = False
     time_axes: dict = field(default_factory=dict)
@@ -278,7 +281,9 @@ NAMES = tuple(BY_NAME)
 
 
 def course_optimizer(entry: OptimizerEntry, name: str, *, options: tuple[str, ...], **changes) -> OptimizerEntry:
-    """``entry`` as a course's step function checks it: renamed (its step is then
-    ``name_step`` in the adapted module) and restricted to the course's ``options``."""
+    """``entry`` as a course's update function checks it: renamed (its step is then
+    ``name_step`` in the adapted module), restricted to the course's ``options`` (its fixed
+    sets too, unless given), float64 only, its own state not compared under torch's names."""
     fixed = tuple(o for o in entry.fixed_options if set(o) <= set(options))
-    return replace(entry, name=name, options=options, fixed_options=fixed, api_name=entry.api_name or entry.name, **changes)
+    changes = {"fixed_options": fixed, "compares_state": False, "float64_only": True, **changes}
+    return replace(entry, name=name, options=options, api_name=entry.api_name or entry.name, **changes)

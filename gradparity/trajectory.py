@@ -77,7 +77,7 @@ def trajectories(draw, entry: OptimizerEntry, features: frozenset[str] | None = 
     seed = draw(SEEDS, label="seed")
     kind = draw(st.sampled_from(GRADIENTS), label="gradients")
     rng = np.random.default_rng(seed)
-    params = {name: rng.standard_normal(shape) for name, shape in zip(NAMES, shapes)}
+    params = entry.course_params(rng) if entry.course_params else {name: rng.standard_normal(shape) for name, shape in zip(NAMES, shapes)}
     options = entry.draw_options(draw, on)
     layout = draw(st.one_of(st.just(LAYOUTS[0]), st.sampled_from(LAYOUTS[1:])), label="layout")
     return Trajectory(params, make_gradients(rng, params, steps, kind), options, seed, kind, layout)
@@ -86,7 +86,7 @@ def trajectories(draw, entry: OptimizerEntry, features: frozenset[str] | None = 
 def fixed_trajectory(entry: OptimizerEntry, options: dict[str, Any], gradients: str = "normal", steps: int = 20) -> Trajectory:
     """One of the entry's fixed option sets on fixed data, run in every profile."""
     rng = np.random.default_rng(0)
-    params = {"weight": rng.standard_normal((3, 4)), "bias": rng.standard_normal(3)}
+    params = entry.course_params(rng) if entry.course_params else {"weight": rng.standard_normal((3, 4)), "bias": rng.standard_normal(3)}
     return Trajectory(params, make_gradients(rng, params, steps, gradients), dict(options), 0, gradients)
 
 

@@ -352,3 +352,48 @@ def test_every_binding_says_what_it_leaves_out_and_collides_with_no_api_layer():
         # Every feature the entry could draw is one the course's function cannot take.
         assert {feature.name for feature in binding.entry.features} <= set(binding.left_out), binding.entry.name
         assert binding.entry.skipped_entirely("forward", "float32") is not None, binding.entry.name  # float64 only, as the course computes
+
+
+# --------------------------------------------------------------------------- optim.py
+
+OPTIM_BUGS = sorted((FIXTURES / "optim_bugs").glob("*.py"))
+OPTIM_ROWS = [binding.function for binding in cs231n.STYLE.optimizer_bindings()]
+
+
+def test_optim_py_passes_every_rule_as_torch_optim_and_says_how(pytestconfig, tmp_path):
+    """optim.py's update rules, checked as optimizers: trajectory passed; purity and errors
+    n/a (the rules update what they are given, by the course's design)."""
+    only_with_default_impl(pytestconfig)
+    folder = tmp_path / "cs231n"
+    folder.mkdir()
+    shutil.copy(FIXTURES / "optim.py", folder / "optim.py")
+    run = run_suite(tmp_path, "optim.py", profile="ci", cwd=folder)
+    assert run.returncode == 0, run.output[-4000:]
+    assert run.report["style"] == "cs231n"
+    assert list(run.report["layers"]) == OPTIM_ROWS == ["sgd", "sgd_momentum", "rmsprop", "adam"]
+    for row, cells in run.report["layers"].items():
+        assert cells == {"trajectory": "passed", "purity": "n/a", "errors": "n/a"}, (row, cells)
+    conventions = " ".join(run.report["conventions"])
+    assert "t is incremented before use" in conventions and "v = -learning_rate * its buffer" in conventions
+
+
+def test_there_are_wrong_update_rules():
+    assert len(OPTIM_BUGS) >= 3
+    for path in OPTIM_BUGS:
+        bug = declared_bug(path)
+        assert set(bug["rows"]) <= set(OPTIM_ROWS) and bug["checks"] == ["trajectory"] and bug["says"], path.name
+
+
+@pytest.mark.parametrize("module", OPTIM_BUGS, ids=lambda p: p.stem)
+def test_a_wrong_update_rule_fails_on_its_row_naming_the_cause(pytestconfig, tmp_path, module):
+    only_with_default_impl(pytestconfig)
+    folder, bug = tmp_path / "cs231n", declared_bug(module)
+    folder.mkdir()
+    for path in (FIXTURES / "optim.py", module):
+        shutil.copy(path, folder / path.name)
+    run = run_suite(tmp_path, str(folder / module.name), profile="ci-noshrink")
+    assert run.returncode == 1, f"{module.stem}: exited {run.returncode}, should fail\n{run.output[-3000:]}"
+    failing = {row for row, cells in run.table.items() if "FAILED" in cells.values()}
+    assert failing == set(bug["rows"]), (module.stem, run.table)
+    messages = [failure["message"] for failure in run.report["failures"] if failure["layer"] in bug["rows"]]
+    assert any(bug["says"] in message for message in messages), f"{module.stem}: no message says {bug['says']!r}:\n" + "\n---\n".join(messages)

@@ -47,6 +47,7 @@ COURSE_ROWS = {
         "linear_activation_forward (sigmoid)", "linear_activation_backward (sigmoid)",
         "compute_cost", "L_model_forward", "L_model_backward", "update_parameters",
     ],
+    "course2_optim": ["update_parameters_with_gd", "update_parameters_with_momentum", "update_parameters_with_adam"],
     "course4_conv": [
         "zero_pad", "conv_single_step", "conv_forward", "conv_backward",
         "pool_forward (max)", "pool_backward (max)", "pool_forward (average)", "pool_backward (average)",
@@ -83,8 +84,11 @@ def verdicts(report: dict) -> dict[str, dict[str, str]]:
     """Each row's verdicts, the errors cell as the printed table shows it: n/a on a course's
     forward rows (no test fills that cell), where the JSON report's layers show none ('-')."""
     header, *lines = report["table"]
-    name_width, errors_start = header.index("forward"), header.index("errors")
-    printed = {line[:name_width].strip(): line[errors_start:].strip() for line in lines}
+    columns = header.split()[1:]
+    name_width, errors_start = header.index(columns[0]), header.index("errors")
+    after = columns[columns.index("errors") + 1 :]
+    errors_end = header.index(after[0]) if after else None
+    printed = {line[:name_width].strip(): line[errors_start:errors_end].strip() for line in lines}
     return {row: {**cells, **({"errors": printed.get(row, "")} if "errors" in cells else {})} for row, cells in report["layers"].items()}
 
 
@@ -131,6 +135,7 @@ CONVENTIONS_SAID = {
         "dA1 for X",  # the old gradient keys
         "purity column does not judge it",  # update_parameters in place
     ),
+    "course2_optim": ("learning_rate * (1 - beta) as its lr", "dampening=beta differs on the first step", "t counted from 1"),
     "course4_conv": ("every tied maximum", "left out of the draws", "channels last"),
     "course5_rnn": ("c0 = 0", "[a_prev; xt]", "dWu", "'calculated elsewhere'"),
 }
@@ -141,7 +146,8 @@ def report_names_the_style_why_and_every_convention_applied(name: str, run) -> N
     assert report["style"] == "dls"
     assert "in the style of the Deep Learning Specialization" in report["style_reason"]
     module = load(FIXTURES / f"{name}.py")
-    expected = [note for binding in STYLE.bindings() if binding.defined_by(module) for note in binding.conventions]
+    bindings = (*STYLE.bindings(), *STYLE.optimizer_bindings())
+    expected = [note for binding in bindings if binding.defined_by(module) for note in binding.notes(module)]
     assert report["conventions"] == list(dict.fromkeys(expected)), name
     conventions = " ".join(report["conventions"])
     for said in CONVENTIONS_SAID[name]:

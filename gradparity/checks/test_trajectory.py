@@ -46,6 +46,11 @@ def supported(impl, entry, options: dict) -> bool:
     return all(name in features for name in options)
 
 
+def float64_only(entry, dtype: str) -> None:
+    if entry.float64_only and dtype != "float64":
+        pytest.skip(f"{NOT_APPLICABLE}: the course's functions compute in float64 (np.zeros): checked in float64 only")
+
+
 def fixed_id(value) -> str:
     return getattr(value, "name", str(value))
 
@@ -57,6 +62,7 @@ def fixed_id(value) -> str:
 @given(data=st.data())
 def test_trajectory(impl, contract, entry, dtype, data):
     step = impl.get(entry.step_name)
+    float64_only(entry, dtype)
     trajectory = data.draw(trajectories(entry, impl.features(entry)), label=entry.name)
     assume(dtype == "float64" or float32_skip(trajectory) is None)
     run_trajectory(entry, step, trajectory, dtype, contract)
@@ -68,6 +74,7 @@ def test_trajectory(impl, contract, entry, dtype, data):
 def test_trajectory_fixed_options(impl, contract, entry, index, dtype):
     """Each entry's fixed option sets on plain, small and sparse gradients, in every profile."""
     step = impl.get(entry.step_name)
+    float64_only(entry, dtype)
     options = entry.fixed_options[index]
     if not supported(impl, entry, options):
         pytest.skip(f"{NOT_CHECKED}: {entry.step_name} takes no {', '.join(sorted(set(options) - impl.features(entry)))}")

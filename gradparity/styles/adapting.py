@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from types import ModuleType
 
 import numpy as np
 
@@ -36,6 +37,12 @@ def course_entry(
         return drawn.filter(keep) if keep is not None else drawn
 
     return replace(entry, name=name, samples=restricted, skips=(*entry.skips, FLOAT64_ONLY), api_name=entry.api_name or entry.name, **changes)
+
+
+def learner_function(module: ModuleType, name: str) -> Callable | None:
+    """The learner's function ``name``, or None where it is not written yet (a backward)."""
+    found = getattr(module, name, None)
+    return found if callable(found) else None
 
 
 def returned(function: str, name: str, value, *, shape: tuple[int, ...] | None = None, ndim: int | None = None, hint: str = "") -> np.ndarray:

@@ -16,7 +16,8 @@ API's own entries (restricted): their layout is the API's.
 The bindings, by area: ``layers`` (affine, relu, the losses, the naive convolution and max
 pool), ``norms`` (batch, layer and group norm), ``dropout`` (whose mask the function draws
 itself: ``checks/test_course_dropout.py`` checks it), ``recurrent`` (rnn_layers.py) and
-``layer_utils`` (the sandwich layers); ``common``: what their adapters share.
+``layer_utils`` (the sandwich layers), ``optim`` (optim.py's update rules, checked as
+optimizers: ``checks/test_trajectory.py``); ``common``: what their adapters share.
 """
 
 from __future__ import annotations
@@ -59,6 +60,11 @@ SIGNATURES: dict[str, tuple[str, ...] | list[tuple[str, ...]]] = {
     "temporal_affine_forward": ("x", "w", "b"),
     "temporal_affine_backward": ("dout", "cache"),
     "temporal_softmax_loss": ("x", "y", "mask"),
+    # optim.py (2016-2017: rmsprop and adam took x, dx)
+    "sgd": ("w", "dw", "config"),
+    "sgd_momentum": ("w", "dw", "config"),
+    "rmsprop": [("w", "dw", "config"), ("x", "dx", "config")],
+    "adam": [("w", "dw", "config"), ("x", "dx", "config")],
     # layer_utils.py
     "affine_relu_forward": ("x", "w", "b"),
     "affine_relu_backward": ("dout", "cache"),
@@ -85,4 +91,10 @@ def _bindings() -> tuple[Binding, ...]:
     )
 
 
-STYLE = Style("cs231n", "CS231n", SIGNATURES, _bindings)
+def _optimizer_bindings():
+    from . import optim
+
+    return optim.optimizer_bindings()
+
+
+STYLE = Style("cs231n", "CS231n", SIGNATURES, _bindings, _optimizer_bindings)

@@ -2,6 +2,7 @@
 checked in the course's own conventions.
 
 - Course 1, week 4 (``dnn``): features first, ``A`` of shape (n, m), ``W`` (n_l, n_{l-1}), ``b`` (n_l, 1).
+- Course 2, week 2 (``optim``): gradient descent, momentum and Adam over the ``parameters`` dict.
 - Course 4, week 1 (``conv``): channels last, ``A_prev`` (m, n_H, n_W, n_C), ``W`` (f, f, n_C_prev, n_C),
   ``b`` (1, 1, 1, n_C), ``hparameters`` with ``stride``, ``pad`` and ``f``.
 - Course 5, week 1 (``rnn``): features first, ``x`` (n_x, m, T_x), ``[a_prev; xt]``, one bias per gate.
@@ -31,6 +32,12 @@ SIGNATURES: dict[str, tuple[str, ...] | list[tuple[str, ...]]] = {
     "L_model_backward": ("AL", "Y", "caches"),
     # 2021+ names the dict params; the versions before, parameters.
     "update_parameters": [("params", "grads", "learning_rate"), ("parameters", "grads", "learning_rate")],
+    # Course 2, week 2: optimization methods.
+    "update_parameters_with_gd": ("parameters", "grads", "learning_rate"),
+    "initialize_velocity": ("parameters",),
+    "update_parameters_with_momentum": ("parameters", "grads", "v", "beta", "learning_rate"),
+    "initialize_adam": ("parameters",),
+    "update_parameters_with_adam": ("parameters", "grads", "v", "s", "t"),
     # Course 4, week 1: a convolutional network, step by step.
     "zero_pad": ("X", "pad"),
     "conv_single_step": ("a_slice_prev", "W", "b"),
@@ -60,4 +67,10 @@ def _bindings() -> tuple[Binding, ...]:
     return (*dnn.bindings(), *conv.bindings(), *rnn.bindings())
 
 
-STYLE = Style("dls", "the Deep Learning Specialization", SIGNATURES, _bindings)
+def _optimizer_bindings():
+    from . import optim
+
+    return optim.optimizer_bindings()
+
+
+STYLE = Style("dls", "the Deep Learning Specialization", SIGNATURES, _bindings, _optimizer_bindings)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from types import ModuleType
 
 import numpy as np
 import torch
@@ -41,12 +40,6 @@ ONE_ELEMENT = (
     "hint: an array stored into one element (Z[i, h, w, c] = ...): conv_single_step must return a number; the 2017 notebook's "
     "Z + b left a (1, 1, 1) array, which NumPy 2 no longer converts: add b.item() (or float(np.squeeze(b)))"
 )
-
-
-def learner_function(module: ModuleType, name: str) -> Callable | None:
-    """The learner's function ``name``, or None where it is not written yet (a backward)."""
-    found = getattr(module, name, None)
-    return found if callable(found) else None
 
 
 def _add_note(error: BaseException, hint: str) -> None:

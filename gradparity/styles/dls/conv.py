@@ -22,8 +22,8 @@ from ...registry import BY_NAME
 from ...sample import Sample
 from ...strategies import SEEDS, edge_or_range, make_array, value_kinds
 from .. import Binding
-from ..adapting import course_entry, returned
-from .common import COURSE_4, checked, course_call, learner_function, own_layout_entry, unpack
+from ..adapting import course_entry, learner_function, returned
+from .common import COURSE_4, checked, course_call, own_layout_entry, unpack
 
 ROWS_AND_COLUMNS = " h and vert_start go down the rows (n_H, axis 1), w and horiz_start across the columns (n_W, axis 2): swapped, they differ on non-square inputs."
 

@@ -20,8 +20,8 @@ from ...registry import BY_NAME
 from ...sample import Sample
 from ...strategies import SEEDS, edge_or_range, make_array, moved_off, value_kinds
 from .. import Binding
-from ..adapting import course_entry, key, returned
-from .common import COURSE_1, checked, compare_returned, course_call, learner_function, own_layout_entry, unpack
+from ..adapting import course_entry, key, learner_function, returned
+from .common import COURSE_1, checked, compare_returned, course_call, own_layout_entry, unpack
 
 # ------------------------------------------------------------------------- dense layers
 

@@ -19,14 +19,13 @@ from ...op_entry import OpEntry
 from ...sample import Sample
 from ...strategies import SEEDS, edge_or_range, make_array, moved_off, value_kinds
 from .. import Binding
-from ..adapting import key
+from ..adapting import key, learner_function
 from .common import (
     COURSE_5,
     KEEPDIMS,
     checked,
     compare_returned,
     course_call,
-    learner_function,
     own_layout_entry,
     unpack,
 )
