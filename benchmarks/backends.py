@@ -35,7 +35,7 @@ def runner(backend: str, workload: Workload, impl) -> Callable[[], object]:
     """One iteration of ``workload`` on ``backend``, ready to time."""
     rng = np.random.default_rng(0)
     if backend == "numpy":
-        impl.get(*(f"{layer}_{part}" for layer in workload.needs for part in ("forward", "backward")))
+        impl.get(*(f"{layer}_{part}" for layer in workload.needs for part in ("forward", "backward")), *(f"{name}_step" for name in workload.steps))
         return workload.numpy(impl.module, rng)
     device = "cuda" if backend.startswith("torch-cuda") else "cpu"
     if device == "cuda" and not torch.cuda.is_available():

@@ -32,6 +32,7 @@ class Workload:
     # "forward": torch runs it under no_grad; "backward": with autograd; "training": the
     # torch callable takes (autocast context factory, GradScaler or None) itself.
     mode: str = "forward"
+    steps: tuple[str, ...] = ()  # optimizer steps of the implementation the NumPy side calls
 
 
 def _f32(rng, *shape):
@@ -255,6 +256,43 @@ def resnet18_forward_workload(name, batch=8):
     return Workload(name, ("conv2d", "batch_norm", "relu", "basic_block", "adaptive_avg_pool2d", "linear"), numpy_run, torch_run, 0.56e9 * batch)
 
 
+# ---------------------------------------------------------------------- optimizers
+
+# A 10M-parameter model's dict: ten 1000 x 1000 weights (float32).
+OPTIMIZER_SHAPES = {f"layer{i}.weight": (1000, 1000) for i in range(10)}
+OPTIMIZERS = {  # API step -> (torch.optim class, options)
+    "sgd": (torch.optim.SGD, {"lr": 0.01, "momentum": 0.9}),
+    "adam": (torch.optim.Adam, {"lr": 1e-3}),
+    "adamw": (torch.optim.AdamW, {"lr": 1e-3}),
+    "rmsprop": (torch.optim.RMSprop, {"lr": 1e-3, "momentum": 0.9}),
+}
+
+
+def optimizer_workload(name, optimizer):
+    """One step over a 10M-parameter dict, the state carried from step to step (the
+    first, untimed, warm-up step creates it). PyTorch's is torch.optim's default, the
+    single-tensor loop on the CPU (and foreach on CUDA)."""
+    torch_class, options = OPTIMIZERS[optimizer]
+
+    def numpy_run(impl, rng):
+        params = {key: _f32(rng, *shape) for key, shape in OPTIMIZER_SHAPES.items()}
+        grads = {key: _f32(rng, *shape) * np.float32(1e-2) for key, shape in OPTIMIZER_SHAPES.items()}
+        step, carried = getattr(impl, f"{optimizer}_step"), {"params": params, "state": None}
+
+        def run():
+            carried["params"], carried["state"] = step(carried["params"], grads, carried["state"], **options)
+
+        return run
+
+    def torch_run(device, rng):
+        tensors = [_tensor(_f32(rng, *shape), device) for shape in OPTIMIZER_SHAPES.values()]
+        for tensor in tensors:
+            tensor.grad = _tensor(_f32(rng, *tensor.shape) * np.float32(1e-2), device)
+        return torch_class(tensors, **options).step
+
+    return Workload(name, (), numpy_run, torch_run, steps=(optimizer,))
+
+
 WORKLOADS = (
     conv_workload("conv2d-3x3-64ch-fwd", batch=16, in_channels=64, out_channels=64, size=32, kernel=3, stride=1, padding=1, backward=False),
     conv_workload("conv2d-3x3-64ch-fwd+bwd", batch=16, in_channels=64, out_channels=64, size=32, kernel=3, stride=1, padding=1, backward=True),
@@ -269,4 +307,5 @@ WORKLOADS = (
     basic_block_workload("basic_block-64ch-fwd"),
     lenet_training_workload("lenet5-train-step"),
     resnet18_forward_workload("resnet18-cifar-fwd"),
+    *(optimizer_workload(f"{optimizer}-step-10M", optimizer) for optimizer in OPTIMIZERS),
 )
