@@ -57,6 +57,7 @@ COURSE_ROWS = {
         "rnn_cell_forward", "rnn_cell_backward", "rnn_forward", "rnn_backward",
         "lstm_cell_forward", "lstm_cell_backward", "lstm_forward", "lstm_backward",
     ],
+    "course5_transformer": ["scaled_dot_product_attention"],
 }
 
 
@@ -138,6 +139,7 @@ CONVENTIONS_SAID = {
     "course2_optim": ("learning_rate * (1 - beta) as its lr", "dampening=beta differs on the first step", "t counted from 1"),
     "course4_conv": ("every tied maximum", "left out of the draws", "channels last"),
     "course5_rnn": ("c0 = 0", "[a_prev; xt]", "dWu", "'calculated elsewhere'"),
+    "course5_transformer": ("1 keeps a key and 0 masks it", "(1 - mask) * -1e9"),
 }
 
 

@@ -6,6 +6,7 @@ checked in the course's own conventions.
 - Course 4, week 1 (``conv``): channels last, ``A_prev`` (m, n_H, n_W, n_C), ``W`` (f, f, n_C_prev, n_C),
   ``b`` (1, 1, 1, n_C), ``hparameters`` with ``stride``, ``pad`` and ``f``.
 - Course 5, week 1 (``rnn``): features first, ``x`` (n_x, m, T_x), ``[a_prev; xt]``, one bias per gate.
+- Course 5, week 4 (``transformer``): ``scaled_dot_product_attention(q, k, v, mask)``, the mask 1 = keep.
 
 Two kinds of bindings. The layers the API has (``linear``, ``conv2d``, the poolings) are the
 API's entries restricted to the course's space (``course_entry``), their calls converted to
@@ -56,15 +57,17 @@ SIGNATURES: dict[str, tuple[str, ...] | list[tuple[str, ...]]] = {
     "rnn_backward": ("da", "caches"),
     "lstm_cell_backward": ("da_next", "dc_next", "cache"),
     "lstm_backward": ("da", "caches"),
+    # Course 5, week 4: the Transformer's attention.
+    "scaled_dot_product_attention": ("q", "k", "v", "mask"),
 }
 
 
 def _bindings() -> tuple[Binding, ...]:
     # Imported here: the assignments' modules import the registry and torch, which detection
     # (reading SIGNATURES) does not need.
-    from . import conv, dnn, rnn
+    from . import conv, dnn, rnn, transformer
 
-    return (*dnn.bindings(), *conv.bindings(), *rnn.bindings())
+    return (*dnn.bindings(), *conv.bindings(), *rnn.bindings(), *transformer.bindings())
 
 
 def _optimizer_bindings():
