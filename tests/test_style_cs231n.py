@@ -37,7 +37,7 @@ COURSE_FILES = ("layers.py", "rnn_layers.py", "layer_utils.py")
 BUGS = sorted((FIXTURES / "bugs").glob("*.py"))
 BINDINGS = cs231n.STYLE.bindings()
 # One row per function the learner wrote, in the course's names.
-ROWS = list(dict.fromkeys(name for binding in BINDINGS for name in (binding.forward, binding.backward) if name))
+ROWS = list(dict.fromkeys(name for binding in BINDINGS if binding.group in COURSE_FILES for name in (binding.forward, binding.backward) if name))
 
 
 def passed(cells: dict[str, str]) -> bool:
@@ -396,4 +396,40 @@ def test_a_wrong_update_rule_fails_on_its_row_naming_the_cause(pytestconfig, tmp
     failing = {row for row, cells in run.table.items() if "FAILED" in cells.values()}
     assert failing == set(bug["rows"]), (module.stem, run.table)
     messages = [failure["message"] for failure in run.report["failures"] if failure["layer"] in bug["rows"]]
+    assert any(bug["says"] in message for message in messages), f"{module.stem}: no message says {bug['says']!r}:\n" + "\n---\n".join(messages)
+
+
+# ------------------------------------------------------------------ transformer_layers.py
+
+TRANSFORMER_BUGS = sorted((FIXTURES / "transformer_bugs").glob("*.py"))
+ATTENTION_ROWS = ["MultiHeadAttention.forward", "MultiHeadAttention (autograd)"]
+
+
+def test_multi_head_attention_passes_against_nn_multihead_attention(pytestconfig, tmp_path):
+    """The learner's PyTorch module, loaded with the drawn weights: forward, and backward by
+    its own autograd; gradcheck and purity n/a (they would test PyTorch and the adapter)."""
+    only_with_default_impl(pytestconfig)
+    folder = tmp_path / "cs231n"
+    folder.mkdir()
+    shutil.copy(FIXTURES / "transformer_layers.py", folder / "transformer_layers.py")
+    run = run_suite(tmp_path, "transformer_layers.py", profile="ci", cwd=folder)
+    assert run.returncode == 0, run.output[-4000:]
+    assert run.report["style"] == "cs231n" and list(run.report["layers"]) == ATTENTION_ROWS
+    assert run.report["layers"]["MultiHeadAttention.forward"] == {"forward": "passed", "purity": "n/a", "errors": "n/a"}
+    assert run.report["layers"]["MultiHeadAttention (autograd)"] == {"backward": "passed", "gradcheck": "n/a"}
+    assert "attn_mask (S, T) keeps a key where it is 1" in " ".join(run.report["conventions"])
+
+
+@pytest.mark.parametrize("module", TRANSFORMER_BUGS, ids=lambda p: p.stem)
+def test_a_wrong_multi_head_attention_fails_naming_the_cause(pytestconfig, tmp_path, module):
+    only_with_default_impl(pytestconfig)
+    folder, bug = tmp_path / "cs231n", declared_bug(module)
+    folder.mkdir()
+    for path in (FIXTURES / "transformer_layers.py", module):
+        shutil.copy(path, folder / path.name)
+    run = run_suite(tmp_path, str(folder / module.name), profile="ci-noshrink")
+    assert run.returncode == 1, f"{module.stem}: exited {run.returncode}, should fail\n{run.output[-3000:]}"
+    for row in bug["rows"]:
+        assert [check for check in bug["checks"] if run.table[row].get(check) == "FAILED"], (module.stem, row, run.table[row])
+    messages = [failure["message"] for failure in run.report["failures"]]
     assert any(bug["says"] in message for message in messages), f"{module.stem}: no message says {bug['says']!r}:\n" + "\n---\n".join(messages)

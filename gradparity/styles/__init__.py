@@ -59,6 +59,10 @@ class Binding:
     # The adapter converts the learner's arrays to and from an API entry's layout (False:
     # the entry is written in the course's own layout).
     converts_layout: bool = True
+    # The learner's code is a PyTorch module, its backward its own autograd: the backward's
+    # row shows backward only (gradcheck would test PyTorch's autograd, not the learner),
+    # and purity does not apply (the adapter hands it tensors of its own).
+    autograd: bool = False
 
     def __post_init__(self) -> None:
         # Messages name the learner's functions, not the entry's internal name.
@@ -192,10 +196,11 @@ class Adapted:
             if binding.forward:
                 # Bad calls exist only for an API layer's: course-only functions have none.
                 errors = name if binding.entry.api_name and binding.entry.error_inputs else NOT_APPLICABLE_CELL
-                rows.append((binding.forward, {"forward": name, "purity": name, "errors": errors}))
+                purity = NOT_APPLICABLE_CELL if binding.autograd else name
+                rows.append((binding.forward, {"forward": name, "purity": purity, "errors": errors}))
             if binding.backward:
-                backward_checks = {"backward": name, "gradcheck": name} | ({} if binding.forward else {"purity": name})
-                rows.append((binding.backward, backward_checks))
+                backward_checks = {"backward": name, "gradcheck": NOT_APPLICABLE_CELL if binding.autograd else name}
+                rows.append((binding.backward, backward_checks | ({} if binding.forward else {"purity": name})))
         for optimizer in self.optimizer_bindings:
             if optimizer.group in touched:
                 # The adapter gives the course's update copies (its functions update the dicts they

@@ -16,7 +16,8 @@ API's own entries (restricted): their layout is the API's.
 The bindings, by area: ``layers`` (affine, relu, the losses, the naive convolution and max
 pool), ``norms`` (batch, layer and group norm), ``dropout`` (whose mask the function draws
 itself: ``checks/test_course_dropout.py`` checks it), ``recurrent`` (rnn_layers.py) and
-``layer_utils`` (the sandwich layers), ``optim`` (optim.py's update rules, checked as
+``layer_utils`` (the sandwich layers), ``transformer`` (assignment 3's
+``MultiHeadAttention`` module), ``optim`` (optim.py's update rules, checked as
 optimizers: ``checks/test_trajectory.py``); ``common``: what their adapters share.
 """
 
@@ -60,6 +61,8 @@ SIGNATURES: dict[str, tuple[str, ...] | list[tuple[str, ...]]] = {
     "temporal_affine_forward": ("x", "w", "b"),
     "temporal_affine_backward": ("dout", "cache"),
     "temporal_softmax_loss": ("x", "y", "mask"),
+    # transformer_layers.py (a PyTorch module: its __init__'s parameters)
+    "MultiHeadAttention": ("embed_dim", "num_heads", "dropout"),
     # optim.py (2016-2017: rmsprop and adam took x, dx)
     "sgd": ("w", "dw", "config"),
     "sgd_momentum": ("w", "dw", "config"),
@@ -78,7 +81,7 @@ SIGNATURES: dict[str, tuple[str, ...] | list[tuple[str, ...]]] = {
 def _bindings() -> tuple[Binding, ...]:
     # Imported here, when a run checks a CS231n module: the bindings import the registry and
     # torch, and detection needs only SIGNATURES.
-    from . import dropout, layer_utils, layers, norms, recurrent
+    from . import dropout, layer_utils, layers, norms, recurrent, transformer
 
     # In the summary's row order: layers.py's functions, rnn_layers.py's, layer_utils.py's.
     return (
@@ -88,6 +91,7 @@ def _bindings() -> tuple[Binding, ...]:
         *layers.convolution_bindings(),
         *recurrent.bindings(),
         *layer_utils.bindings(),
+        *transformer.bindings(),
     )
 
 
