@@ -58,12 +58,22 @@ def shape_hint(actual: tuple[int, ...], expected: tuple[int, ...]) -> str:
         return "the last two axes are swapped: H and W (or rows and columns) exchanged somewhere, which square inputs hide."
     if len(actual) == len(expected) + 1 and actual[1:] == expected:
         return "one axis too many, in front: a gradient not summed over the batch."
+    if len(actual) == len(expected) >= 3 and actual[:-2] == expected[:-2] and expected[-2] != expected[-1]:
+        return (
+            "the last two axes have the wrong sizes: H and W read from the wrong axes of a shape ((N, C, H, W): H is axis 2), "
+            "which square inputs hide, or a size computed wrongly ((H + 2 * pad - kH) // stride + 1)."
+        )
     return ""
 
 
-def assert_array_like(entry: Subject, what: str, actual, expected: np.ndarray, sample: object) -> None:
-    """``actual`` is an ndarray of ``expected``'s shape and dtype."""
+def assert_array_like(entry: Subject, what: str, actual, expected: np.ndarray | None, sample: object) -> None:
+    """``actual`` is an ndarray of ``expected``'s shape and dtype; None where ``expected`` is
+    None (an output PyTorch leaves out for this call: attention weights not asked for)."""
     __tracebackhide__ = True
+    if expected is None:
+        if actual is not None:
+            raise AssertionError(_header(entry, f"{what} is a {type(actual).__name__}, but should be None for this call (as PyTorch's)", sample))
+        return
     if isinstance(actual, np.generic):  # a NumPy scalar (a reduced loss) is a 0-d array
         actual = np.asarray(actual)
     if not isinstance(actual, np.ndarray):
@@ -80,6 +90,8 @@ def assert_close(entry: Subject, what: str, actual, expected, sample: object, to
     __tracebackhide__ = True
     expected = as_numpy(expected)
     assert_array_like(entry, what, actual, expected, sample)
+    if expected is None:
+        return
     actual = np.asarray(actual)
     difference = np.abs(actual.astype(np.float64) - expected.astype(np.float64))
     allowed = tolerance.atol + tolerance.rtol * np.abs(expected.astype(np.float64))

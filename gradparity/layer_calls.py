@@ -85,12 +85,16 @@ def run_backward(entry: OpEntry, backward, upstream: list, cache, *, contract: C
     return grads
 
 
-def draw_upstream(entry: OpEntry, sample: Sample, outputs: list[np.ndarray]) -> list[np.ndarray | None]:
+def draw_upstream(entry: OpEntry, sample: Sample, outputs: list[np.ndarray | None]) -> list[np.ndarray | None]:
     """Random upstream gradients (a constant one, all ones, hides bugs such as a missing
-    sum), in the sample's memory layout; None for the outputs the sample leaves without one."""
+    sum), in the sample's memory layout; None for the outputs the sample leaves without one,
+    and for an output that is None (attention weights not asked for)."""
     rng = sample.upstream_rng()
     # np.asarray: a scalar loss gets a 0-d upstream gradient.
-    upstream = [laid_out(np.asarray(rng.standard_normal(np.shape(out)), dtype=np.asarray(out).dtype), sample.layout) for out in outputs]
+    upstream = [
+        None if out is None else laid_out(np.asarray(rng.standard_normal(np.shape(out)), dtype=np.asarray(out).dtype), sample.layout)
+        for out in outputs
+    ]
     return [None if name in sample.no_upstream else grad for name, grad in zip(entry.outputs, upstream)]
 
 

@@ -18,6 +18,12 @@ from .activations import (
     tanh_backward,
     tanh_forward,
 )
+from .attention import (
+    multi_head_attention_backward,
+    multi_head_attention_forward,
+    scaled_dot_product_attention_backward,
+    scaled_dot_product_attention_forward,
+)
 from .conv import conv2d_backward, conv2d_forward
 from .dense import dropout_backward, dropout_forward, embedding_backward, embedding_forward, linear_backward, linear_forward
 from .gradcheck import check_layer_gradients, numerical_gradient
@@ -62,6 +68,7 @@ from .rnn_cells import (
     rnn_cell_forward,
 )
 from .style import gram_matrix_backward, gram_matrix_forward, total_variation_backward, total_variation_forward
+from .transformer import transformer_encoder_layer_backward, transformer_encoder_layer_forward
 
 __all__ = [
     "adam_step",
@@ -114,6 +121,8 @@ __all__ = [
     "max_pool2d_forward",
     "mse_loss_backward",
     "mse_loss_forward",
+    "multi_head_attention_backward",
+    "multi_head_attention_forward",
     "nll_loss_backward",
     "nll_loss_forward",
     "numerical_gradient",
@@ -123,6 +132,8 @@ __all__ = [
     "rnn_cell_backward",
     "rnn_cell_forward",
     "rnn_forward",
+    "scaled_dot_product_attention_backward",
+    "scaled_dot_product_attention_forward",
     "sigmoid_backward",
     "sigmoid_forward",
     "softmax_backward",
@@ -131,4 +142,6 @@ __all__ = [
     "tanh_forward",
     "total_variation_backward",
     "total_variation_forward",
+    "transformer_encoder_layer_backward",
+    "transformer_encoder_layer_forward",
 ]

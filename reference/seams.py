@@ -24,10 +24,19 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import ModuleType
 
-from . import _windows, activations, conv, dense, losses, norm, pool, residual, rnn, rnn_cells, style
+from . import _windows, activations, attention, conv, dense, losses, norm, pool, residual, rnn, rnn_cells, style, transformer
 
 __all__ = [
     "ActivationCache",
+    "AttentionCache",
+    "EncoderCache",
+    "MultiHeadCache",
+    "additive_mask",
+    "attention_heads_swapped",
+    "gelu_swapped",
+    "masked_softmax",
+    "softmax_backward_rows",
+    "sum_to_shape",
     "AdaptiveAvgPool2dCache",
     "AvgPool2dCache",
     "Conv2dCache",
@@ -207,3 +216,33 @@ def run_direction_swapped(replacement: Callable) -> Iterator[None]:
 # Style: the caches of the Gram matrix and total variation.
 GramCache = style.GramCache
 TotalVariationCache = style.TotalVariationCache
+
+# Attention: the caches, the masks as additive scores, the softmax over the keys (rows with
+# every key masked give zeros, as PyTorch), and the heads' split and merge swapped.
+AttentionCache = attention.AttentionCache
+MultiHeadCache = attention.MultiHeadCache
+additive_mask = attention.additive_mask  # (function, name, mask, *, true_means: "allowed" | "masked") -> float64 scores to add
+masked_softmax = attention.masked_softmax  # scores -> (weights, rows with every key masked)
+softmax_backward_rows = attention.softmax_backward_rows  # (dweights, weights) -> dscores, row by row
+sum_to_shape = attention.sum_to_shape  # (grad, shape) -> grad summed over the axes broadcasting added
+
+
+@contextmanager
+def attention_heads_swapped(split: Callable, merge: Callable) -> Iterator[None]:
+    """Inside the ``with`` block, multi-head attention (and the encoder layer) split the
+    projected (L, N, E) into heads with ``split(x, num_heads) -> (N, H, L, E / H)`` and merge
+    them back with ``merge(x) -> (L, N, E)``, in forward and backward alike."""
+    with _swapped(attention, {"split_heads": split, "merge_heads": merge}):
+        yield
+
+
+# The encoder layer: its cache, and its GELU (the exact x Phi(x)) swapped with its derivative.
+EncoderCache = transformer.EncoderCache
+
+
+@contextmanager
+def gelu_swapped(gelu: Callable, derivative: Callable) -> Iterator[None]:
+    """Inside the ``with`` block, the encoder layer's ``activation='gelu'`` is ``gelu(x)``
+    with the derivative ``derivative(x)``."""
+    with _swapped(transformer, {"gelu": gelu, "gelu_derivative": derivative}):
+        yield

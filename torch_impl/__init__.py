@@ -1,5 +1,6 @@
 """The PyTorch side of gradparity: twins of the reference layers and the NumPy bridge."""
 
+from .attention import multi_head_attention, scaled_dot_product_attention, transformer_encoder_layer
 from .bridge import numpy_op
 from .functional import (
     adaptive_avg_pool2d,
@@ -56,13 +57,16 @@ __all__ = [
     "lstm_cell",
     "max_pool2d",
     "mse_loss",
+    "multi_head_attention",
     "nll_loss",
     "numpy_op",
     "relu",
     "rnn",
     "rnn_cell",
+    "scaled_dot_product_attention",
     "sigmoid",
     "softmax",
     "tanh",
     "total_variation",
+    "transformer_encoder_layer",
 ]

@@ -11,9 +11,10 @@ against finite differences of its own forward pass::
 Tensor arguments (and ``None`` in their place) come first, hyperparameters as keywords.
 The forward may return several outputs before its cache (``lstm_forward`` returns
 ``(output, h_n, c_n, cache)``); the backward receives one upstream gradient per output,
-each ``None``-free (autograd passes zeros for unused outputs). When the backward returns
-gradients for some arguments only (``cross_entropy_backward`` returns ``dlogits``, not a
-gradient for the integer targets), ``grad_positions`` says which.
+each ``None``-free (autograd passes zeros for unused outputs), except for an output that
+is None (attention weights not asked for): it stays None, and so does its gradient. When
+the backward returns gradients for some arguments only (``cross_entropy_backward`` returns
+``dlogits``, not a gradient for the integer targets), ``grad_positions`` says which.
 
 Arrays go to NumPy as copies: a layer that updates an argument in place (batch norm's
 running statistics) updates the copy, not the tensor.
@@ -47,7 +48,7 @@ class _NumpyFunction(torch.autograd.Function):
         ctx.device = next(t.device for t in tensors if t is not None)
         ctx.count = len(tensors)
         ctx.grad_positions = range(len(tensors)) if grad_positions is None else grad_positions
-        return tuple(_to_tensor(out, ctx.device) for out in outputs)
+        return tuple(None if out is None else _to_tensor(out, ctx.device) for out in outputs)
 
     @staticmethod
     def backward(ctx: Any, *upstream: torch.Tensor):
