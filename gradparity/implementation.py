@@ -239,8 +239,7 @@ class Implementation:
 
     def defines_anything(self) -> bool:
         if self.adapted is not None:
-            adapted = self.adapted
-            return any(b.defined_by(self.source) for b in adapted.bindings) or any(b.defined_by(self.source) for b in adapted.optimizer_bindings)
+            return any(binding.defined_by(self.source) for binding in self.adapted.every_binding)
         return bool(self.defined_api_names())
 
     def conventions(self) -> list[str]:
@@ -248,8 +247,7 @@ class Implementation:
         bindings the learner's module defines."""
         if self.adapted is None:
             return []
-        bindings = (*self.adapted.bindings, *self.adapted.optimizer_bindings)
-        notes = [note for binding in bindings if binding.defined_by(self.source) for note in binding.notes(self.source)]
+        notes = [note for binding in self.adapted.every_binding if binding.defined_by(self.source) for note in binding.notes(self.source)]
         return list(dict.fromkeys(notes))
 
     def loading_notes(self) -> list[str]:
@@ -295,8 +293,7 @@ class Implementation:
         """Why a run checked nothing: what the module defines that looks like a layer, and
         the API names closest to those."""
         if self.adapted is not None:
-            bindings = (*self.adapted.bindings, *self.adapted.optimizer_bindings)
-            written = [name for binding in bindings if binding.defined_by(self.source) for name in binding.required]
+            written = [name for binding in self.adapted.every_binding if binding.defined_by(self.source) for name in binding.required]
             if written:
                 return f"nothing was checked: {self.label} defines {', '.join(dict.fromkeys(written))}, but no check of them ran (see --layer, -k and the skips above)"
             return f"nothing was checked: {self.label} defines none of the functions gradparity checks in {self.adapted.style.title}'s style (`--impl-style spec` checks the API's)"

@@ -143,6 +143,19 @@ CASES = (
         summary_input=lambda inputs: {"input_data": (torch.as_tensor(inputs[0]), torch.as_tensor(inputs[1]))},
         numpy_summary_args=lambda inputs: (inputs[0].shape, inputs[1]),
     ),
+    ModelCase(
+        name="TransformerClassifier",
+        build_twin=lambda: torch_models.TransformerClassifier(vocab_size=12, d_model=8, nhead=2, num_layers=2, dim_feedforward=16, num_classes=3),
+        build_numpy=lambda impl=None: numpy_models.TransformerClassifier(
+            vocab_size=12, d_model=8, nhead=2, num_layers=2, dim_feedforward=16, num_classes=3, impl=impl,
+        ),
+        make_inputs=_tokens(steps=6, batch=4, vocab=12),
+        run_twin=lambda twin, tokens, lengths: twin(tokens, lengths),
+        needs=("embedding", "transformer_encoder_layer", "linear"),
+        needs_features={"embedding": ("padding_idx",), "transformer_encoder_layer": ("src_key_padding_mask",)},
+        summary_input=lambda inputs: {"input_data": (torch.as_tensor(inputs[0]), torch.as_tensor(inputs[1]))},
+        numpy_summary_args=lambda inputs: (inputs[0].shape, inputs[1]),
+    ),
 )
 
 BY_NAME = {case.name: case for case in CASES}

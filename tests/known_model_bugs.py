@@ -59,6 +59,18 @@ class LSTMModelLastTimeStep(models.LSTMModel):
         return doutput, None
 
 
+class TransformerMeanOverPadding(models.TransformerClassifier):
+    """``x.mean(axis=0)``: the padding positions of shorter sequences join the mean (the
+    encoder masked them as keys, but their outputs are still computed)."""
+
+    def pool(self, x, padding):
+        self.steps_count = x.shape[0]
+        return x.mean(axis=0)
+
+    def pool_backward(self, dpooled):
+        return np.broadcast_to(dpooled / self.steps_count, (self.steps_count, *dpooled.shape)).copy()
+
+
 @dataclass(frozen=True)
 class ModelBug:
     name: str
@@ -75,4 +87,8 @@ MODEL_BUGS = (
     ModelBug("flatten in channels-last order", "LeNet5", LeNet5FlattenChannelsLast, {"num_classes": 10}, "logits"),
     ModelBug("output[:, -1, :] of a time-first LSTM", "LSTMModel", LSTMModelLastBatchElement, {"vocab_size": 12, "embedding_dim": 4, "hidden_dim": 5}, "logits"),
     ModelBug("output[-1] of a bidirectional LSTM", "LSTMModel", LSTMModelLastTimeStep, {"vocab_size": 12, "embedding_dim": 4, "hidden_dim": 5}, "logits"),
+    ModelBug(
+        "mean over the padding positions too", "TransformerClassifier", TransformerMeanOverPadding,
+        {"vocab_size": 12, "d_model": 8, "nhead": 2, "num_layers": 2, "dim_feedforward": 16, "num_classes": 3}, "logits",
+    ),
 )

@@ -6,9 +6,12 @@
   ``resnet50`` (ImageNet stem, torchvision's layout: its state_dict loads unchanged).
 - ``SimpleRNN``: the character-level classifier of the PyTorch tutorial.
 - ``LSTMModel``: embedding -> 2-layer bidirectional LSTM -> linear(2H, 1), variable lengths.
+- ``TransformerClassifier``: embedding + positional encoding -> N encoder layers -> mean -> linear.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import nn
@@ -156,3 +159,54 @@ class LSTMModel(nn.Module):
         packed = pack_padded_sequence(self.embedding(tokens), lengths.cpu(), enforce_sorted=False)
         _, (h_n, _) = self.lstm(packed)
         return self.fc(torch.cat([h_n[-2], h_n[-1]], dim=1)).squeeze(1)
+
+
+def sinusoidal_encoding(max_len: int, d_model: int) -> torch.Tensor:
+    """The Transformer's positional encoding (Vaswani et al. 2017), (max_len, d_model) in
+    float64: sin on even features, cos on odd, wavelengths 2 pi to 10000 * 2 pi."""
+    position = torch.arange(max_len, dtype=torch.float64)[:, None]
+    frequency = torch.exp(torch.arange(0, d_model, 2, dtype=torch.float64) * (-math.log(10000.0) / d_model))
+    encoding = torch.zeros(max_len, d_model, dtype=torch.float64)
+    encoding[:, 0::2] = torch.sin(position * frequency)
+    encoding[:, 1::2] = torch.cos(position * frequency)[:, : d_model // 2]
+    return encoding
+
+
+class TransformerClassifier(nn.Module):
+    """Embedding (scaled by sqrt(d_model)) + sinusoidal positional encoding -> ``num_layers``
+    ``nn.TransformerEncoderLayer`` (time first, post-norm by default, dropout 0) -> the mean
+    over each sequence's own positions -> linear(d_model, num_classes).
+
+    Takes time-first token ids ``(T, N)`` and their ``lengths``: the positions past a
+    sequence's length are padding, masked out as keys (``src_key_padding_mask``) and left
+    out of the mean. The encoding is a non-persistent buffer: the state_dict holds only
+    what is trained.
+    """
+
+    def __init__(self, vocab_size: int, d_model: int, nhead: int, num_layers: int, dim_feedforward: int, num_classes: int,
+                 max_len: int = 64, padding_idx: int = 0, norm_first: bool = False, activation: str = "relu"):
+        super().__init__()
+        self.d_model = d_model
+        self.embedding = nn.Embedding(vocab_size, d_model, padding_idx=padding_idx)
+        self.register_buffer("positional_encoding", sinusoidal_encoding(max_len, d_model).float(), persistent=False)
+        self.layers = nn.ModuleList(
+            nn.TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout=0.0, activation=activation, norm_first=norm_first)
+            for _ in range(num_layers)
+        )
+        self.fc = nn.Linear(d_model, num_classes)
+
+    def _apply(self, fn, recurse=True):
+        module = super()._apply(fn, recurse)
+        # The encoding in the model's dtype, computed in float64 (not rounded through float32).
+        dtype = self.fc.weight.dtype
+        self.positional_encoding = sinusoidal_encoding(*self.positional_encoding.shape).to(device=self.fc.weight.device, dtype=dtype)
+        return module
+
+    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        steps = tokens.shape[0]
+        x = self.embedding(tokens) * math.sqrt(self.d_model) + self.positional_encoding[:steps, None, :]
+        padding = torch.arange(steps, device=tokens.device)[None, :] >= lengths.to(tokens.device)[:, None]  # (N, T), True = padding
+        for layer in self.layers:
+            x = layer(x, src_key_padding_mask=padding)
+        valid = (~padding).T[..., None].to(x.dtype)  # (T, N, 1)
+        return self.fc((x * valid).sum(0) / valid.sum(0))

@@ -1,6 +1,6 @@
 """Whole models: the NumPy model, on the implementation's layers, against its PyTorch twin
-from the same weights, in float64 and float32, eval and training mode; and SGD steps
-trained side by side. A model whose layers use a feature the implementation leaves out
+from the same weights, in float64 and float32, eval and training mode; and SGD steps,
+and the implementation's own Adam steps, trained side by side. A model whose layers use a feature the implementation leaves out
 (``ResNet`` needs ``conv2d`` with ``bias=None``) is not checked, and the table says so."""
 
 from __future__ import annotations
@@ -40,31 +40,60 @@ def test_model_parity(impl, contract, case, dtype, training):
         compare_models(case, twin, model, inputs, training=training, dtype=dtype)
 
 
+def train_side_by_side(impl, case: ModelCase, make_optimiser, update, *, classes: int, steps: int = 5) -> None:
+    """``steps`` training steps of the NumPy model (on the implementation's layers, its
+    parameters updated by ``update(model, grads)``) beside the PyTorch twin (its optimiser
+    ``make_optimiser(parameters)``) on one synthetic batch, from the same weights: losses
+    and weights equal at every step (float64)."""
+    __tracebackhide__ = True
+    twin, model = build_pair(case, impl.module, "float64")
+    optimiser = make_optimiser(twin.parameters())
+    rng = np.random.default_rng(0)
+    inputs = case.make_inputs(rng)
+    labels = rng.integers(0, classes, size=inputs[0].shape[-1 if len(inputs) > 1 else 0])  # tokens (T, N); images (N, ...)
+    check, call = ModelCheck(case.name, f"{case.name}.forward"), Call(inputs, True)
+    twin.train()
+    for step in range(steps):
+        loss, loss_cache = impl.module.cross_entropy_forward(model.forward(*inputs, training=True), labels)
+        update(model, model.backward(impl.module.cross_entropy_backward(np.float64(1.0), loss_cache)))
+        optimiser.zero_grad()
+        torch_loss = torch.nn.functional.cross_entropy(case.run_twin(twin, *(torch.as_tensor(a) for a in inputs)), torch.as_tensor(labels))
+        torch_loss.backward()
+        optimiser.step()
+        assert_close(check, f"loss at step {step}", np.asarray(loss), torch_loss, call, tolerance("float64"))
+        for key, value in twin.state_dict().items():
+            assert_close(check, f"{key} after step {step}", np.asarray(model.params[key]), value, call, tolerance("float64"))
+
+
 @pytest.mark.check("backward")
 @pytest.mark.parametrize("case", [BY_NAME["LeNet5"], BY_NAME["ResNet-18-cifar"]], ids=lambda c: c.name)
 def test_sgd_training_parity(impl, case):
     """Five SGD steps on one synthetic batch from the same weights: losses and weights
     equal at every step (float64)."""
     require(impl, case, "cross_entropy")
-    twin, model = build_pair(case, impl.module, "float64")
-    rng = np.random.default_rng(0)
-    (images,) = case.make_inputs(rng)
-    labels = rng.integers(0, 10, size=images.shape[0])
-    optimiser = torch.optim.SGD(twin.parameters(), lr=0.1)
-    check, call = ModelCheck(case.name, f"{case.name}.forward"), Call((images,), True)
-    twin.train()
-    for step in range(5):
-        loss, loss_cache = impl.module.cross_entropy_forward(model.forward(images, training=True), labels)
-        grads = model.backward(impl.module.cross_entropy_backward(np.float64(1.0), loss_cache))
+
+    def sgd(model, grads):
         for key, grad in grads.items():
             model.params[key] = model.params[key] - 0.1 * grad
-        optimiser.zero_grad()
-        torch_loss = torch.nn.functional.cross_entropy(twin(torch.tensor(images)), torch.tensor(labels))
-        torch_loss.backward()
-        optimiser.step()
-        assert_close(check, f"loss at step {step}", np.asarray(loss), torch_loss, call, tolerance("float64"))
-        for key, value in twin.state_dict().items():
-            assert_close(check, f"{key} after step {step}", np.asarray(model.params[key]), value, call, tolerance("float64"))
+
+    train_side_by_side(impl, case, lambda parameters: torch.optim.SGD(parameters, lr=0.1), sgd, classes=10)
+
+
+@pytest.mark.check("backward")
+@pytest.mark.parametrize("case", [BY_NAME["TransformerClassifier"]], ids=lambda c: c.name)
+def test_adam_training_parity(impl, contract, case):
+    """Five steps of the implementation's adam_step (on its layers) beside torch.optim.Adam,
+    from the same weights: losses and weights equal at every step (float64)."""
+    require(impl, case, "cross_entropy")
+    adam_step = impl.get("adam_step")
+    state: dict = {}
+
+    def adam(model, grads):
+        with contract.watching(case.name, "adam_step", lambda: f"adam_step(params of {case.name}, grads, state, lr=0.01)"):
+            new_params, state["adam"] = adam_step({key: model.params[key] for key in grads}, grads, state.get("adam"), 0.01)
+        model.params.update(new_params)
+
+    train_side_by_side(impl, case, lambda parameters: torch.optim.Adam(parameters, lr=0.01, foreach=False), adam, classes=3)
 
 
 @pytest.mark.check("forward")

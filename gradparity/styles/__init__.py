@@ -174,6 +174,11 @@ class Adapted:
     bindings: tuple[Binding, ...]
     optimizer_bindings: tuple[OptimizerBinding, ...] = ()
 
+    @property
+    def every_binding(self) -> list[Binding | OptimizerBinding]:
+        """The layer bindings, then the optimizers'."""
+        return [*self.bindings, *self.optimizer_bindings]
+
     def binding(self, entry_name: str) -> Binding | None:
         return next((b for b in self.bindings if b.entry.name == entry_name), None)
 

@@ -12,5 +12,6 @@ from .lenet import LeNet5
 from .recurrent import LSTMModel, SimpleRNN
 from .resnet import ResNet, resnet18, resnet34, resnet50
 from .style_transfer import StyleTransferLoss
+from .transformer import TransformerClassifier
 
-__all__ = ["LSTMModel", "LeNet5", "Model", "ResNet", "SimpleRNN", "StyleTransferLoss", "SummaryRow", "resnet18", "resnet34", "resnet50"]
+__all__ = ["LSTMModel", "LeNet5", "Model", "ResNet", "SimpleRNN", "StyleTransferLoss", "SummaryRow", "TransformerClassifier", "resnet18", "resnet34", "resnet50"]
