@@ -256,6 +256,40 @@ def resnet18_forward_workload(name, batch=8):
     return Workload(name, ("conv2d", "batch_norm", "relu", "basic_block", "adaptive_avg_pool2d", "linear"), numpy_run, torch_run, 0.56e9 * batch)
 
 
+# ----------------------------------------------------------------------- attention
+
+ATTENTION_SIZE = {"batch": 8, "heads": 8, "steps": 256, "head_dim": 64}
+
+
+def attention_workload(name, *, backward):
+    """Scaled dot-product attention, self-attention over (batch, heads, steps, head_dim):
+    two matmuls of steps x steps x head_dim per head (x3 with the backward)."""
+    shape = tuple(ATTENTION_SIZE.values())
+    batch, heads, steps, head_dim = shape
+    flops = 2 * 2 * batch * heads * steps * steps * head_dim * (3 if backward else 1)
+
+    def numpy_run(impl, rng):
+        query, key, value, dout = (_f32(rng, *shape) for _ in range(4))
+
+        def run():
+            out, cache = impl.scaled_dot_product_attention_forward(query, key, value)
+            return impl.scaled_dot_product_attention_backward(dout, cache) if backward else out
+
+        return run
+
+    def torch_run(device, rng):
+        query, key, value = (_tensor(_f32(rng, *shape), device, backward) for _ in range(3))
+        dout = _tensor(_f32(rng, *shape), device)
+
+        def run():
+            out = torch_impl.scaled_dot_product_attention(query, key, value)
+            return torch.autograd.grad(out, (query, key, value), dout) if backward else out
+
+        return run
+
+    return Workload(name, ("scaled_dot_product_attention",), numpy_run, torch_run, flops, "backward" if backward else "forward")
+
+
 # ---------------------------------------------------------------------- optimizers
 
 # A 10M-parameter model's dict: ten 1000 x 1000 weights (float32).
@@ -307,5 +341,7 @@ WORKLOADS = (
     basic_block_workload("basic_block-64ch-fwd"),
     lenet_training_workload("lenet5-train-step"),
     resnet18_forward_workload("resnet18-cifar-fwd"),
+    attention_workload("attention-8x8x256x64-fwd", backward=False),
+    attention_workload("attention-8x8x256x64-fwd+bwd", backward=True),
     *(optimizer_workload(f"{optimizer}-step-10M", optimizer) for optimizer in OPTIMIZERS),
 )

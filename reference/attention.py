@@ -40,18 +40,23 @@ MHA_KEYS = ("in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias"
 # ------------------------------------------------------------------------------ helpers
 
 
-def masked_softmax(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def masked_softmax(scores: np.ndarray, *, in_place: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Softmax along the last axis of ``scores``, which may hold -inf (masked keys).
 
     Returns ``(weights, empty)``: ``empty`` marks the rows whose every score is -inf (or
     that have no keys at all); their weights are 0, as PyTorch's ``_safe_softmax`` gives.
     Subtracting the row's maximum first keeps scores up to 1e300 from overflowing.
+    ``in_place``: the weights are computed in ``scores`` itself (a caller's temporary: the
+    scores are the largest array of attention, and each pass over a fresh copy costs).
     """
     row_max = scores.max(axis=-1, keepdims=True, initial=-np.inf)
     empty = row_max == -np.inf
-    exps = np.exp(scores - np.where(empty, 0.0, row_max))  # exp(-inf) = 0, without a warning
-    total = exps.sum(axis=-1, keepdims=True)
-    weights = np.divide(exps, total, out=np.zeros_like(exps), where=~empty)
+    weights = scores if in_place else scores.copy()
+    weights -= np.where(empty, 0.0, row_max)  # an empty row stays -inf: exp gives 0, without a warning
+    np.exp(weights, out=weights)
+    total = weights.sum(axis=-1, keepdims=True)
+    total[empty] = 1.0  # 0 / 1: the empty rows' weights stay 0
+    weights /= total
     return weights, empty
 
 
@@ -117,10 +122,13 @@ class AttentionCache(NamedTuple):
 
 def attend(query: np.ndarray, key: np.ndarray, value: np.ndarray, mask: np.ndarray | None, scale: float) -> tuple[np.ndarray, np.ndarray]:
     """``(out, weights)`` of attention in float64; ``mask`` is additive (or None)."""
-    scores = query @ np.swapaxes(key, -1, -2) * scale
-    if mask is not None:
+    scores = query @ np.swapaxes(key, -1, -2)
+    scores *= scale
+    if mask is not None and np.broadcast_shapes(scores.shape, mask.shape) == scores.shape:
+        scores += mask
+    elif mask is not None:  # the mask has leading axes the query and key lack (the value's)
         scores = scores + mask
-    weights, _ = masked_softmax(scores)
+    weights, _ = masked_softmax(scores, in_place=True)
     return weights @ value, weights
 
 
@@ -234,7 +242,7 @@ def multi_head_forward(query, key, value, params: dict, num_heads: int, mask: np
     scores = q @ np.swapaxes(k, -1, -2) / math.sqrt(embed // num_heads)
     if mask is not None:
         scores = scores + mask
-    weights, empty = masked_softmax(scores)
+    weights, empty = masked_softmax(scores, in_place=True)
     if need_weights:  # nn.MultiheadAttention's explicit softmax: 0 / 0 in a fully masked row
         weights = np.where(empty, np.nan, weights)
     attended = merge_heads(weights @ v)
