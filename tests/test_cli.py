@@ -31,6 +31,9 @@ def test_list_shows_every_layer_with_its_signatures(tmp_path):
     assert "conv2d_backward(dout, cache) -> (dx, dweight, dbias)" in done.stdout
     assert "lstm_forward(x, h0, c0, params, num_layers=1, bidirectional=False, lengths=None) -> (output, h_n, c_n, cache)" in done.stdout
     assert "optional: pair arguments, string padding, dilation, groups, bias=None" in done.stdout
+    for name in api.optimizer_names():
+        assert f"\n{name}\n  {name}_step(params, grads, state, " in done.stdout
+    assert "adam_step(params, grads, state, lr=0.001, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.0, amsgrad=False, maximize=False) -> (new_params, new_state)" in done.stdout
 
 
 def test_check_prints_the_table_and_one_line_per_failure(tmp_path):
