@@ -354,20 +354,39 @@ def test_every_binding_says_what_it_leaves_out_and_collides_with_no_api_layer():
         assert binding.entry.skipped_entirely("forward", "float32") is not None, binding.entry.name  # float64 only, as the course computes
 
 
-# --------------------------------------------------------------------------- optim.py
+# --------------------------------------------- optim.py and transformer_layers.py
 
 OPTIM_BUGS = sorted((FIXTURES / "optim_bugs").glob("*.py"))
 OPTIM_ROWS = [binding.function for binding in cs231n.STYLE.optimizer_bindings()]
+TRANSFORMER_BUGS = sorted((FIXTURES / "transformer_bugs").glob("*.py"))
+ATTENTION_ROWS = ["MultiHeadAttention.forward", "MultiHeadAttention (autograd)"]
+
+
+def run_file_alone(pytestconfig, tmp_path: Path, course_file: str, module: Path | None = None, profile: str = "ci") -> SuiteRun:
+    """The checks on one course file (or on ``module``, a bug beside it that imports it),
+    from the learner's folder."""
+    only_with_default_impl(pytestconfig)
+    folder = tmp_path / "cs231n"
+    folder.mkdir()
+    for path in (FIXTURES / course_file, *([module] if module else [])):
+        shutil.copy(path, folder / path.name)
+    return run_suite(tmp_path, (module or FIXTURES / course_file).name, profile=profile, cwd=folder)
+
+
+def fails_saying(run: SuiteRun, module: Path, bug: dict) -> None:
+    assert run.returncode == 1, f"{module.stem}: exited {run.returncode}, should fail\n{run.output[-3000:]}"
+    for row in bug["rows"]:
+        assert [check for check in bug["checks"] if run.table[row].get(check) == "FAILED"], (module.stem, row, run.table[row])
+    untouched = {row: cells for row, cells in run.table.items() if row not in bug["rows"] and "FAILED" in cells.values()}
+    assert not untouched, f"{module.stem}: rows it does not touch failed: {untouched}"
+    messages = [failure["message"] for failure in run.report["failures"]]
+    assert any(bug["says"] in message for message in messages), f"{module.stem}: no message says {bug['says']!r}:\n" + "\n---\n".join(messages)
 
 
 def test_optim_py_passes_every_rule_as_torch_optim_and_says_how(pytestconfig, tmp_path):
     """optim.py's update rules, checked as optimizers: trajectory passed; purity and errors
     n/a (the rules update what they are given, by the course's design)."""
-    only_with_default_impl(pytestconfig)
-    folder = tmp_path / "cs231n"
-    folder.mkdir()
-    shutil.copy(FIXTURES / "optim.py", folder / "optim.py")
-    run = run_suite(tmp_path, "optim.py", profile="ci", cwd=folder)
+    run = run_file_alone(pytestconfig, tmp_path, "optim.py")
     assert run.returncode == 0, run.output[-4000:]
     assert run.report["style"] == "cs231n"
     assert list(run.report["layers"]) == OPTIM_ROWS == ["sgd", "sgd_momentum", "rmsprop", "adam"]
@@ -377,42 +396,10 @@ def test_optim_py_passes_every_rule_as_torch_optim_and_says_how(pytestconfig, tm
     assert "t is incremented before use" in conventions and "v = -learning_rate * its buffer" in conventions
 
 
-def test_there_are_wrong_update_rules():
-    assert len(OPTIM_BUGS) >= 3
-    for path in OPTIM_BUGS:
-        bug = declared_bug(path)
-        assert set(bug["rows"]) <= set(OPTIM_ROWS) and bug["checks"] == ["trajectory"] and bug["says"], path.name
-
-
-@pytest.mark.parametrize("module", OPTIM_BUGS, ids=lambda p: p.stem)
-def test_a_wrong_update_rule_fails_on_its_row_naming_the_cause(pytestconfig, tmp_path, module):
-    only_with_default_impl(pytestconfig)
-    folder, bug = tmp_path / "cs231n", declared_bug(module)
-    folder.mkdir()
-    for path in (FIXTURES / "optim.py", module):
-        shutil.copy(path, folder / path.name)
-    run = run_suite(tmp_path, str(folder / module.name), profile="ci-noshrink")
-    assert run.returncode == 1, f"{module.stem}: exited {run.returncode}, should fail\n{run.output[-3000:]}"
-    failing = {row for row, cells in run.table.items() if "FAILED" in cells.values()}
-    assert failing == set(bug["rows"]), (module.stem, run.table)
-    messages = [failure["message"] for failure in run.report["failures"] if failure["layer"] in bug["rows"]]
-    assert any(bug["says"] in message for message in messages), f"{module.stem}: no message says {bug['says']!r}:\n" + "\n---\n".join(messages)
-
-
-# ------------------------------------------------------------------ transformer_layers.py
-
-TRANSFORMER_BUGS = sorted((FIXTURES / "transformer_bugs").glob("*.py"))
-ATTENTION_ROWS = ["MultiHeadAttention.forward", "MultiHeadAttention (autograd)"]
-
-
 def test_multi_head_attention_passes_against_nn_multihead_attention(pytestconfig, tmp_path):
     """The learner's PyTorch module, loaded with the drawn weights: forward, and backward by
     its own autograd; gradcheck and purity n/a (they would test PyTorch and the adapter)."""
-    only_with_default_impl(pytestconfig)
-    folder = tmp_path / "cs231n"
-    folder.mkdir()
-    shutil.copy(FIXTURES / "transformer_layers.py", folder / "transformer_layers.py")
-    run = run_suite(tmp_path, "transformer_layers.py", profile="ci", cwd=folder)
+    run = run_file_alone(pytestconfig, tmp_path, "transformer_layers.py")
     assert run.returncode == 0, run.output[-4000:]
     assert run.report["style"] == "cs231n" and list(run.report["layers"]) == ATTENTION_ROWS
     assert run.report["layers"]["MultiHeadAttention.forward"] == {"forward": "passed", "purity": "n/a", "errors": "n/a"}
@@ -420,16 +407,20 @@ def test_multi_head_attention_passes_against_nn_multihead_attention(pytestconfig
     assert "attn_mask (S, T) keeps a key where it is 1" in " ".join(run.report["conventions"])
 
 
-@pytest.mark.parametrize("module", TRANSFORMER_BUGS, ids=lambda p: p.stem)
-def test_a_wrong_multi_head_attention_fails_naming_the_cause(pytestconfig, tmp_path, module):
-    only_with_default_impl(pytestconfig)
-    folder, bug = tmp_path / "cs231n", declared_bug(module)
-    folder.mkdir()
-    for path in (FIXTURES / "transformer_layers.py", module):
-        shutil.copy(path, folder / path.name)
-    run = run_suite(tmp_path, str(folder / module.name), profile="ci-noshrink")
-    assert run.returncode == 1, f"{module.stem}: exited {run.returncode}, should fail\n{run.output[-3000:]}"
-    for row in bug["rows"]:
-        assert [check for check in bug["checks"] if run.table[row].get(check) == "FAILED"], (module.stem, row, run.table[row])
-    messages = [failure["message"] for failure in run.report["failures"]]
-    assert any(bug["says"] in message for message in messages), f"{module.stem}: no message says {bug['says']!r}:\n" + "\n---\n".join(messages)
+def test_there_are_wrong_update_rules_and_attentions():
+    assert len(OPTIM_BUGS) >= 3 and len(TRANSFORMER_BUGS) >= 3
+    for path in OPTIM_BUGS:
+        bug = declared_bug(path)
+        assert set(bug["rows"]) <= set(OPTIM_ROWS) and bug["checks"] == ["trajectory"] and bug["says"], path.name
+    for path in TRANSFORMER_BUGS:
+        bug = declared_bug(path)
+        assert set(bug["rows"]) <= set(ATTENTION_ROWS) and set(bug["checks"]) <= {"forward", "backward"} and bug["says"], path.name
+
+
+@pytest.mark.parametrize(
+    ("course_file", "module"),
+    [("optim.py", path) for path in OPTIM_BUGS] + [("transformer_layers.py", path) for path in TRANSFORMER_BUGS],
+    ids=lambda value: value.stem if isinstance(value, Path) else value,
+)
+def test_a_wrong_update_rule_or_attention_fails_on_its_rows_naming_the_cause(pytestconfig, tmp_path, course_file, module):
+    fails_saying(run_file_alone(pytestconfig, tmp_path, course_file, module, profile="ci-noshrink"), module, declared_bug(module))
