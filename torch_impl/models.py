@@ -173,9 +173,10 @@ def sinusoidal_encoding(max_len: int, d_model: int) -> torch.Tensor:
 
 
 class TransformerClassifier(nn.Module):
-    """Embedding (scaled by sqrt(d_model)) + sinusoidal positional encoding -> ``num_layers``
-    ``nn.TransformerEncoderLayer`` (time first, post-norm by default, dropout 0) -> the mean
-    over each sequence's own positions -> linear(d_model, num_classes).
+    """Embedding (scaled by sqrt(d_model)) + sinusoidal positional encoding -> dropout ->
+    ``num_layers`` ``nn.TransformerEncoderLayer`` (time first, post-norm by default; their
+    own dropout 0, as the API's encoder layer is eval-mode) -> the mean over each
+    sequence's own positions -> linear(d_model, num_classes).
 
     Takes time-first token ids ``(T, N)`` and their ``lengths``: the positions past a
     sequence's length are padding, masked out as keys (``src_key_padding_mask``) and left
@@ -184,10 +185,11 @@ class TransformerClassifier(nn.Module):
     """
 
     def __init__(self, vocab_size: int, d_model: int, nhead: int, num_layers: int, dim_feedforward: int, num_classes: int,
-                 max_len: int = 64, padding_idx: int = 0, norm_first: bool = False, activation: str = "relu"):
+                 max_len: int = 64, padding_idx: int = 0, norm_first: bool = False, activation: str = "relu", dropout: float = 0.1):
         super().__init__()
         self.d_model = d_model
         self.embedding = nn.Embedding(vocab_size, d_model, padding_idx=padding_idx)
+        self.dropout = nn.Dropout(dropout)
         self.register_buffer("positional_encoding", sinusoidal_encoding(max_len, d_model).float(), persistent=False)
         self.layers = nn.ModuleList(
             nn.TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout=0.0, activation=activation, norm_first=norm_first)
@@ -202,10 +204,17 @@ class TransformerClassifier(nn.Module):
         self.positional_encoding = sinusoidal_encoding(*self.positional_encoding.shape).to(device=self.fc.weight.device, dtype=dtype)
         return module
 
+    def embed(self, tokens: torch.Tensor) -> torch.Tensor:
+        """The encoder's input before the dropout: scaled embedding plus the encoding."""
+        return self.embedding(tokens) * math.sqrt(self.d_model) + self.positional_encoding[: tokens.shape[0], None, :]
+
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        steps = tokens.shape[0]
-        x = self.embedding(tokens) * math.sqrt(self.d_model) + self.positional_encoding[:steps, None, :]
-        padding = torch.arange(steps, device=tokens.device)[None, :] >= lengths.to(tokens.device)[:, None]  # (N, T), True = padding
+        return self.encode(self.dropout(self.embed(tokens)), lengths)
+
+    def encode(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """The encoder layers, the mean over each sequence's positions and the head."""
+        steps = x.shape[0]
+        padding = torch.arange(steps, device=x.device)[None, :] >= lengths.to(x.device)[:, None]  # (N, T), True = padding
         for layer in self.layers:
             x = layer(x, src_key_padding_mask=padding)
         valid = (~padding).T[..., None].to(x.dtype)  # (T, N, 1)

@@ -22,9 +22,9 @@ def require(impl, case: ModelCase, *extra: str) -> None:
 
 
 def modes(case: ModelCase) -> list[bool]:
-    # LSTMModel's training mode has dropout inside nn.LSTM, whose masks PyTorch draws
-    # itself: it is compared with fixed masks in test_lstm_model_training_with_fixed_masks.
-    return [False] if case.name == "LSTMModel" else [False, True]
+    # In training, LSTMModel's dropout (inside nn.LSTM) and TransformerClassifier's draw
+    # their masks in PyTorch: they are compared with fixed masks (test_*_with_fixed_masks).
+    return [False] if case.name in ("LSTMModel", "TransformerClassifier") else [False, True]
 
 
 PARITY = [(case, dtype, training) for case in CASES for dtype in DTYPES for training in modes(case)]
@@ -44,9 +44,15 @@ def train_side_by_side(impl, case: ModelCase, make_optimiser, update, *, classes
     """``steps`` training steps of the NumPy model (on the implementation's layers, its
     parameters updated by ``update(model, grads)``) beside the PyTorch twin (its optimiser
     ``make_optimiser(parameters)``) on one synthetic batch, from the same weights: losses
-    and weights equal at every step (float64)."""
+    and weights equal at every step (float64). Dropout is off on both sides: its masks
+    would be PyTorch's own draws (training with dropout is compared with fixed masks)."""
     __tracebackhide__ = True
     twin, model = build_pair(case, impl.module, "float64")
+    for module in twin.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
+    if hasattr(model, "dropout"):
+        model.dropout = 0.0
     optimiser = make_optimiser(twin.parameters())
     rng = np.random.default_rng(0)
     inputs = case.make_inputs(rng)
@@ -96,6 +102,19 @@ def test_adam_training_parity(impl, contract, case):
     train_side_by_side(impl, case, lambda parameters: torch.optim.Adam(parameters, lr=0.01, foreach=False), adam, classes=3)
 
 
+def compare_with_fixed_masks(case: ModelCase, model, logits: np.ndarray, expected: torch.Tensor, twin, call: Call) -> None:
+    """Logits and every parameter gradient of a training pass whose dropout masks were
+    fixed on both sides (float64)."""
+    __tracebackhide__ = True
+    check = ModelCheck(case.name, f"{case.name}.forward")
+    assert_close(check, "logits", logits, expected, call, tolerance("float64"))
+    upstream = np.random.default_rng(2).standard_normal(logits.shape)
+    grads = model.backward(upstream)
+    expected.backward(torch.tensor(upstream))
+    for key, parameter in twin.named_parameters():
+        assert_close(check, f"gradient of {key}", grads[key], parameter.grad, call, tolerance("float64"))
+
+
 @pytest.mark.check("forward")
 @pytest.mark.parametrize("case", [BY_NAME["LSTMModel"]], ids=lambda c: c.name)
 def test_lstm_model_training_with_fixed_masks(impl, case):
@@ -117,10 +136,20 @@ def test_lstm_model_training_with_fixed_masks(impl, case):
         layer_params = {k[len("lstm."):].replace(f"_l{layer}", "_l0"): v for k, v in params.items() if k.startswith("lstm.") and f"_l{layer}" in k}
         sequence, h_n, _ = torch_impl.lstm(sequence, None, None, layer_params, 1, True, lengths)
     expected = twin.fc(torch.cat([h_n[0], h_n[1]], dim=1)).squeeze(1)
-    check, call = ModelCheck(case.name, f"{case.name}.forward"), Call((tokens, lengths), True)
-    assert_close(check, "logits", logits, expected, call, tolerance("float64"))
-    upstream = np.random.default_rng(2).standard_normal(logits.shape)
-    grads = model.backward(upstream)
-    expected.backward(torch.tensor(upstream))
-    for key, parameter in twin.named_parameters():
-        assert_close(check, f"gradient of {key}", grads[key], parameter.grad, call, tolerance("float64"))
+    compare_with_fixed_masks(case, model, logits, expected, twin, Call((tokens, lengths), True))
+
+
+@pytest.mark.check("forward")
+@pytest.mark.parametrize("case", [BY_NAME["TransformerClassifier"]], ids=lambda c: c.name)
+def test_transformer_training_with_fixed_masks(impl, case):
+    """Training mode with dropout on the encoder's input, the mask fixed on both sides."""
+    import torch_impl
+
+    require(impl, case)
+    twin, model = build_pair(case, impl.module, "float64")
+    tokens, lengths = case.make_inputs(np.random.default_rng(0))
+    mask = np.random.default_rng(1).random((*tokens.shape, model.d_model)) >= model.dropout
+    logits = model.forward(tokens, lengths, training=True, dropout_masks=[mask])
+    twin.train()
+    dropped = torch_impl.dropout(twin.embed(torch.as_tensor(tokens)), model.dropout, True, torch.as_tensor(mask))
+    compare_with_fixed_masks(case, model, logits, twin.encode(dropped, torch.as_tensor(lengths)), twin, Call((tokens, lengths), True))

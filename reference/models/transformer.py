@@ -23,16 +23,18 @@ def sinusoidal_encoding(max_len: int, d_model: int) -> np.ndarray:
 
 
 class TransformerClassifier(Model):
-    """Embedding times sqrt(d_model) plus the positional encoding -> ``num_layers`` encoder
-    layers (``transformer_encoder_layer_forward``, the padding masked out as keys) -> the
-    mean over each sequence's own positions -> linear(d_model, num_classes).
+    """Embedding times sqrt(d_model) plus the positional encoding -> dropout -> ``num_layers``
+    encoder layers (``transformer_encoder_layer_forward``, the padding masked out as keys)
+    -> the mean over each sequence's own positions -> linear(d_model, num_classes).
 
-    ``forward(tokens, lengths)`` takes time-first token ids (T, N) and lengths (N,) and
-    returns the logits (N, num_classes). The encoder layers have no dropout (the twin's is
-    0): training and eval mode compute the same."""
+    ``forward(tokens, lengths, training=False, dropout_masks=None)`` takes time-first token
+    ids (T, N) and lengths (N,) and returns the logits (N, num_classes). The dropout acts in
+    training only; ``dropout_masks`` (one bool array of the encoder input's shape, True =
+    kept) fixes it, so that a training pass can be compared with PyTorch unit for unit. The
+    encoder layers have no dropout of their own (the API's layer is eval-mode)."""
 
     def __init__(self, vocab_size: int, d_model: int, nhead: int, num_layers: int, dim_feedforward: int, num_classes: int,
-                 max_len: int = 64, padding_idx: int = 0, norm_first: bool = False, activation: str = "relu",
+                 max_len: int = 64, padding_idx: int = 0, norm_first: bool = False, activation: str = "relu", dropout: float = 0.1,
                  *, impl: ModuleType | None = None, seed: int = 0) -> None:
         rng = np.random.default_rng(seed)
         params = {"embedding.weight": rng.standard_normal((vocab_size, d_model))}
@@ -52,7 +54,7 @@ class TransformerClassifier(Model):
         params["fc.weight"] = uniform_init(rng, (num_classes, d_model), d_model)
         params["fc.bias"] = uniform_init(rng, (num_classes,), d_model)
         self.d_model, self.nhead, self.num_layers, self.padding_idx = d_model, nhead, num_layers, padding_idx
-        self.norm_first, self.activation = norm_first, activation
+        self.norm_first, self.activation, self.dropout = norm_first, activation, dropout
         self.encoding = sinusoidal_encoding(max_len, d_model)
         super().__init__([], params, impl)
 
@@ -60,11 +62,13 @@ class TransformerClassifier(Model):
         prefix = f"layers.{layer}."
         return {key[len(prefix):]: value for key, value in self.params.items() if key.startswith(prefix)}
 
-    def forward(self, tokens, lengths, training: bool = False):  # type: ignore[override]  # tokens and lengths
+    def forward(self, tokens, lengths, training: bool = False, dropout_masks=None):  # type: ignore[override]  # tokens and lengths
         impl, steps = self.impl, tokens.shape[0]
         weight = self.params["embedding.weight"]
         embedded, self.embedding_cache = impl.embedding_forward(tokens, weight, self.padding_idx)
         x = embedded * math.sqrt(self.d_model) + self.encoding[:steps, None, :].astype(weight.dtype)
+        mask = None if dropout_masks is None else dropout_masks[0]
+        x, self.dropout_cache = impl.dropout_forward(x, self.dropout, training, mask)
         padding = np.arange(steps)[None, :] >= np.asarray(lengths)[:, None]  # (N, T), True = padding
         self.layer_caches = []
         for layer in range(self.num_layers):
@@ -90,6 +94,7 @@ class TransformerClassifier(Model):
         for layer in reversed(range(self.num_layers)):
             dx, dparams = impl.transformer_encoder_layer_backward(dx, self.layer_caches[layer])
             grads |= {f"layers.{layer}.{key}": value for key, value in dparams.items()}
+        dx = impl.dropout_backward(dx, self.dropout_cache)
         grads["embedding.weight"] = impl.embedding_backward(dx * math.sqrt(self.d_model), self.embedding_cache)
         return {key: grads[key] for key in self.named_parameters()}
 
@@ -109,7 +114,7 @@ class TransformerClassifier(Model):
             SummaryRow("dropout2", "Dropout", model, 0),
         ]
         layer_rows = [norm, *attention, norm, *block] if self.norm_first else [*attention, norm, *block, norm]
-        rows = [SummaryRow("embedding", "Embedding", model, self.params["embedding.weight"].size)]
+        rows = [SummaryRow("embedding", "Embedding", model, self.params["embedding.weight"].size), SummaryRow("dropout", "Dropout", model, 0)]
         for layer in range(self.num_layers):
             rows += [SummaryRow(f"layers.{layer}.{row.name}", row.kind, row.output_shape, row.num_params) for row in layer_rows]
         rows.append(SummaryRow("fc", "Linear", (batch, self.params["fc.weight"].shape[0]), self.params["fc.weight"].size + self.params["fc.bias"].size))
