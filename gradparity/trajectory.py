@@ -39,6 +39,7 @@ class Trajectory:
     seed: int = 0
     gradients: str = "normal"
     layout: str = "contiguous"
+    objective: str = ""  # the gradients are those of a real objective (then not drawn): its name
 
     def astype(self, dtype: str) -> Trajectory:
         def cast(arrays: dict) -> dict:
@@ -48,6 +49,8 @@ class Trajectory:
 
     def __repr__(self) -> str:
         options = "".join(f", {name}={value!r}" for name, value in self.options.items())
+        if self.objective:
+            return f"(params={describe(self.params)}, grads of {self.objective}, state{options})"
         layout = f", layout={self.layout!r}" if self.layout != "contiguous" else ""
         return f"(params={describe(self.params)}, grads=<{len(self.grads)} steps>, state{options}; data seed={self.seed}, gradients={self.gradients!r}{layout})"
 

@@ -134,7 +134,7 @@ def test_trajectory_on_an_ill_conditioned_quadratic(impl, contract, entry):
     for options in richest_options(impl, entry, lr=QUADRATIC_RATES.get(entry.api_name or entry.name, 0.01)):
         twin = TorchTrajectory(entry, start, options)
         params, state = dict(start), None
-        trajectory = Trajectory(start, [], options)
+        trajectory = Trajectory(start, [], options, objective="the quadratic 1/2 (p - c)^T A (p - c), A's eigenvalues 1e-3 to 1")
         for k in range(1, 51):
             loss, grads = numpy_loss_and_grads(params)
             torch_loss = sum(0.5 * (t.reshape(-1) - torch.tensor(c)) @ torch.tensor(m) @ (t.reshape(-1) - torch.tensor(c)) for (m, c), t in zip(problem.values(), twin.tensors.values()))
@@ -168,7 +168,7 @@ def test_trajectory_training_lenet5(impl, contract, entry):
         twin.load_state_dict({key: torch.tensor(value) for key, value in start.items()})
         model.load_state_dict(start)
         optimizer = entry.torch_class(twin.parameters(), foreach=False, **entry.torch_options(options))
-        trajectory = Trajectory(dict(model.params), [], options)
+        trajectory = Trajectory(dict(model.params), [], options, objective="LeNet-5's cross entropy on one batch of 4 (the reference's layers)")
         state = None
         for k in range(1, 21):
             loss, loss_cache = reference.cross_entropy_forward(model.forward(images, training=True), labels)
