@@ -111,7 +111,7 @@ def _attention(module: ModuleType):
     def backward(dout, cache):
         layer, tensors, out = cache
         layer.zero_grad()
-        out.backward(torch.tensor(np.ascontiguousarray(dout)))
+        out.backward(_tensor(dout))
         grads = [None if t.grad is None else t.grad.numpy() for t in tensors]
         dparams = {name: p.grad.numpy() if p.grad is not None else np.zeros(tuple(p.shape)) for name, p in layer.named_parameters() if name in LOADED}
         return (*[np.zeros_like(t.detach().numpy()) if g is None else g for g, t in zip(grads, tensors)], dparams)
