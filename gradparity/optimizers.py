@@ -78,8 +78,6 @@ class OptimizerEntry:
     float64_only: bool = False  # a course's code computes in float64 (np.zeros)
     plain_call = None  # features are told apart by the step's parameters only (``features.py``)
     has_backward = False
-    time_axes: dict = field(default_factory=dict)
-    layer_axes: dict = field(default_factory=dict)
 
     @property
     def forward_name(self) -> str:  # the function messages name ("call: adam_step(...)")

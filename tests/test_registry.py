@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gradparity import api
-from gradparity.checks.test_errors import positional
+from gradparity.bad_calls import positional
 from gradparity.registry import BY_NAME, DTYPES_CHECKED, REGISTRY, discover_families
 from gradparity.summary import CHECKS
 

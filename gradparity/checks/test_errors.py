@@ -10,7 +10,6 @@ adapter: the cell reads n/a, as courses do not say what bad input raises, unless
 function raises a ValueError or TypeError of its own (it checks its input: passed).
 """
 
-import re
 import traceback
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import pytest
 import torch
 
 from .. import api
+from ..bad_calls import UNDOCUMENTED, positional, rejection_problem
 from ..implementation import NOT_CHECKED
 from ..plugin import checked_entries
 from ..summary import NOT_APPLICABLE
@@ -29,32 +29,6 @@ pytestmark = pytest.mark.check("errors")
 # Where a raise is not the learner's own: the libraries, and gradparity's adapters.
 LIBRARY_FOLDERS = [Path(str(module.__file__)).resolve().parent for module in (np, torch)] + [Path(__file__).resolve().parent.parent]
 CASES = [(entry, error) for entry in ENTRIES for error in entry.error_inputs]
-UNDOCUMENTED = "undocumented errors"
-
-
-def positional(function_name: str, arrays: tuple, kwargs: dict) -> list:
-    """The call's arguments in the API's order, the gaps filled with the API's defaults."""
-    names = api.parameters(function_name)
-    values = dict(zip(names, arrays)) | kwargs
-    last = max(names.index(name) for name in values)
-    return [values[name] if name in values else api.default(function_name, name) for name in names[: last + 1]]
-
-
-def rejection_problem(entry, error, forward, args) -> str | None:
-    """What is wrong with how ``forward`` handles the bad call, or None."""
-    try:
-        forward(*args)
-    except error.exception as raised:
-        message = str(raised)
-        if entry.forward_name in message and re.search(rf"\b{error.argument}\b", message):
-            return None
-        return (
-            f"{entry.name}: for {error.description}, the {error.exception.__name__} should name "
-            f"{entry.forward_name} and the argument '{error.argument}'; its message was: {message!r}"
-        )
-    except Exception as raised:  # a learner's layer may raise anything
-        return f"{entry.name}: for {error.description}, {entry.forward_name} raised {type(raised).__name__}: {raised}; expected {error.exception.__name__}"
-    return f"{entry.name}: for {error.description}, {entry.forward_name} raised nothing; expected {error.exception.__name__} naming '{error.argument}'"
 
 
 def raised_on_purpose(error: BaseException) -> bool:

@@ -25,6 +25,7 @@ import torch_impl.models
 
 from .. import api
 from ..assertions import assert_close, assert_unchanged
+from ..bad_calls import UNDOCUMENTED, positional, rejection_problem
 from ..contract import UNJUDGED
 from ..implementation import NOT_CHECKED
 from ..model_checks import ModelCheck
@@ -33,7 +34,6 @@ from ..plugin import check_settings, checked_optimizers
 from ..registry import DTYPES_CHECKED
 from ..summary import NOT_APPLICABLE
 from ..trajectory import TorchTrajectory, Trajectory, call_step, fixed_trajectory, given_copies, run_trajectory, trajectories
-from .test_errors import UNDOCUMENTED, positional, rejection_problem
 
 ENTRIES = checked_optimizers()
 DTYPES = list(DTYPES_CHECKED)
